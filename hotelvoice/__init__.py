@@ -1,0 +1,5 @@
+"""hotelvoice: an AI phone concierge for hotels."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

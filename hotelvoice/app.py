@@ -1,0 +1,198 @@
+"""The HTTP and WebSocket routes (QuartTrio), and the app factory.
+
+Routes: ``POST /twilio/voice`` (incoming-call webhook → TwiML), ``WS /twilio/media`` (the
+bidirectional Media Streams socket), ``POST /twilio/stream-status`` (stream status callback),
+``GET /healthz`` and ``GET /metrics``. Every Twilio request is signature-checked by default.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import httpx
+import trio
+from quart import Response, abort, request, websocket
+from quart_trio import QuartTrio
+
+from hotelvoice import __version__
+from hotelvoice.calls.bridge import CallServices, serve_media_stream
+from hotelvoice.calls.tools import CallContext, ToolRegistry
+from hotelvoice.config import Settings
+from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
+from hotelvoice.metrics import Metrics
+from hotelvoice.realtime.backend import ModelConnector, OpenAIConnector
+from hotelvoice.telephony.rest import TwilioRest
+from hotelvoice.telephony.signatures import SignatureValidator
+from hotelvoice.telephony.tokens import StreamTokens
+from hotelvoice.telephony.twiml import connect_stream_twiml
+
+log = logging.getLogger(__name__)
+
+FALLBACK_MESSAGE = (
+    "We're sorry, our automated concierge is not available right now. "
+    "Please hold while we connect you to the front desk."
+)
+REST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def default_connector(settings: Settings) -> ModelConnector | None:
+    """The OpenAI backend when a key is set; None otherwise (the offline engine's slot)."""
+    if not settings.openai_api_key:
+        return None
+    return OpenAIConnector(
+        url=settings.openai_realtime_url,
+        model=settings.openai_model,
+        api_key=settings.openai_api_key,
+        connect_timeout=settings.model_setup_timeout_s,
+    )
+
+
+@attrs.define
+class _Runtime:
+    """State that exists only while the app is serving (it needs a running Trio loop)."""
+
+    http: httpx.AsyncClient | None = None
+    services: CallServices | None = None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    tools: ToolRegistry | None = None,
+    connector: ModelConnector | str | None = "default",
+    metrics: Metrics | None = None,
+) -> QuartTrio:
+    """Build the app. ``connector="default"`` picks the backend from the settings."""
+    app = QuartTrio(__name__)
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 1
+    metrics = metrics if metrics is not None else Metrics()
+    validator = SignatureValidator(settings.twilio_auth_token, enabled=settings.validate_signatures)
+    tokens = StreamTokens(ttl_s=settings.stream_token_ttl_s)
+    registry: ToolRegistry = tools if tools is not None else BasicHotelTools(settings)
+    model: ModelConnector | None = (
+        default_connector(settings) if isinstance(connector, str) else connector
+    )
+    runtime = _Runtime()
+    app.extensions["hotelvoice"] = {"settings": settings, "metrics": metrics, "tokens": tokens}
+
+    def instructions(context: CallContext) -> str:
+        return basic_instructions(settings, context)
+
+    @app.before_serving
+    async def startup() -> None:
+        rest = None
+        if settings.twilio_rest_enabled:
+            runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)
+            rest = TwilioRest(
+                runtime.http,
+                account_sid=settings.twilio_account_sid or "",
+                auth_token=settings.twilio_auth_token or "",
+                api_base=settings.twilio_api_base,
+            )
+        runtime.services = CallServices(
+            settings=settings,
+            metrics=metrics,
+            tokens=tokens,
+            tools=registry,
+            connector=model,
+            rest=rest,
+            instructions=instructions,
+        )
+        if not settings.validate_signatures:
+            log.warning("TWILIO_VALIDATE_SIGNATURES=false: Twilio signatures are NOT checked")
+        elif not settings.twilio_auth_token:
+            log.warning(
+                "TWILIO_AUTH_TOKEN is not set: every Twilio request will be refused (403); "
+                "set it, or TWILIO_VALIDATE_SIGNATURES=false for local development"
+            )
+        if model is None:
+            log.warning("OPENAI_API_KEY is not set: no model backend; calls go to the fallback")
+        log.info(
+            "hotelvoice %s ready: public URL %s, backend %s",
+            __version__,
+            settings.public_url,
+            model.name if model else "none",
+        )
+
+    @app.after_serving
+    async def shutdown() -> None:
+        if runtime.http is not None:
+            await runtime.http.aclose()
+
+    @app.post("/twilio/voice")
+    async def voice_webhook() -> Any:
+        form = await request.form
+        url = settings.public("/twilio/voice")
+        if request.query_string:
+            url += "?" + request.query_string.decode("latin-1")
+        if not validator.check_webhook(url, form, request.headers.get("X-Twilio-Signature")):
+            metrics.incr("hotelvoice_signature_failures_total", route="voice")
+            metrics.incr("hotelvoice_webhooks_total", outcome="bad_signature")
+            log.warning("voice webhook refused: bad or missing X-Twilio-Signature")
+            return Response("invalid signature\n", status=403, content_type="text/plain")
+        call_sid = form.get("CallSid", "")
+        if not call_sid:
+            metrics.incr("hotelvoice_webhooks_total", outcome="no_call_sid")
+            return Response("CallSid is required\n", status=400, content_type="text/plain")
+        token = tokens.mint(call_sid, trio.current_time())
+        twiml = connect_stream_twiml(
+            stream_url=settings.stream_url,
+            parameters={
+                "token": token,
+                "CallSid": call_sid,
+                "From": form.get("From", ""),
+                "To": form.get("To", ""),
+            },
+            status_callback=settings.public("/twilio/stream-status"),
+            fallback_message=FALLBACK_MESSAGE,
+            front_desk=settings.front_desk_phone,
+        )
+        metrics.incr("hotelvoice_webhooks_total", outcome="stream")
+        log.info("call %s: answering with a media stream", call_sid)
+        return Response(twiml, content_type="text/xml")
+
+    @app.post("/twilio/stream-status")
+    async def stream_status() -> Any:
+        form = await request.form
+        url = settings.public("/twilio/stream-status")
+        if not validator.check_webhook(url, form, request.headers.get("X-Twilio-Signature")):
+            metrics.incr("hotelvoice_signature_failures_total", route="stream_status")
+            return Response("invalid signature\n", status=403, content_type="text/plain")
+        event = form.get("StreamEvent", "")
+        if event == "stream-error":
+            log.warning(
+                "call %s: Twilio stream error: %s", form.get("CallSid"), form.get("StreamError")
+            )
+        else:
+            log.info("call %s: stream status %s", form.get("CallSid"), event)
+        return Response("", status=204)
+
+    @app.websocket("/twilio/media")
+    async def media_stream() -> None:
+        signature = websocket.headers.get("X-Twilio-Signature")
+        if not validator.check_websocket(settings.stream_url, signature):
+            metrics.incr("hotelvoice_signature_failures_total", route="media")
+            log.warning("media stream refused: bad or missing X-Twilio-Signature")
+            abort(403)
+        services = runtime.services
+        if services is None:
+            abort(503)
+        await websocket.accept()
+        await serve_media_stream(websocket, services)
+
+    @app.get("/healthz")
+    async def healthz() -> Any:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "backend": model.name if model else "none",
+            "calls_active": metrics.get("hotelvoice_calls_active"),
+        }
+
+    @app.get("/metrics")
+    async def metrics_route() -> Any:
+        return Response(metrics.render(), content_type="text/plain; version=0.0.4")
+
+    return app

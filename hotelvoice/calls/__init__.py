@@ -1,0 +1,3 @@
+"""hotelvoice.calls."""
+
+from __future__ import annotations

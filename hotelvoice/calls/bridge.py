@@ -1,0 +1,439 @@
+"""The Trio glue of a call: one nursery, one task per job, the session decides.
+
+Tasks (all in the call's nursery):
+
+* inbound: reads the Twilio socket (its only reader), parses, feeds the session;
+* twilio writer: the only sender on the Twilio socket, fed by a bounded channel;
+* model leg: opens the model link, sends ``session.update``, reads model events (the link's
+  only reader) and reconnects once when the session asks for it; its writer task is the only
+  sender on the link;
+* tools: each function call runs in its own task under the tool deadline;
+* watchdog: sleeps until the session's next deadline and reports it.
+
+Whatever ends the call (Twilio ``stop``, a dropped socket, a fatal model error, a deadline),
+the session moves to ``ended`` and the nursery is cancelled, so no task outlives the call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import attrs
+import trio
+
+from hotelvoice.calls.session import (
+    Action,
+    CallSession,
+    HangUp,
+    ReconnectModel,
+    RunTool,
+    ToModel,
+    ToTwilio,
+    TransferCall,
+)
+from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome, ToolRegistry, TransferRequest
+from hotelvoice.config import Settings
+from hotelvoice.metrics import Metrics
+from hotelvoice.realtime import events as rt
+from hotelvoice.realtime.backend import ModelConnector, ModelLink
+from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
+from hotelvoice.telephony import messages as tw
+from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
+from hotelvoice.telephony.tokens import StreamTokens, TokenCheck
+from hotelvoice.telephony.twiml import dial_twiml
+
+log = logging.getLogger(__name__)
+
+LOGGED_PROBLEMS_PER_KIND = 5  # after this many log lines of one kind a call only counts
+CHANNEL_SIZE = 1024
+
+
+class MediaSocket(Protocol):
+    """Twilio's side of the call: Quart's ``websocket`` satisfies this."""
+
+    async def receive(self) -> str | bytes:
+        """Wait for the next message. Raises when the socket is gone."""
+        ...
+
+    async def send(self, data: str) -> None:
+        """Send one text message."""
+        ...
+
+
+@attrs.frozen
+class CallServices:
+    """What every call shares: settings, backends and process-wide state."""
+
+    settings: Settings
+    metrics: Metrics
+    tokens: StreamTokens
+    tools: ToolRegistry
+    connector: ModelConnector | None
+    rest: TwilioRest | None
+    instructions: Callable[[CallContext], str]
+
+
+class _MediaSocketGone(Exception):
+    pass
+
+
+async def serve_media_stream(socket: MediaSocket, services: CallServices) -> CallSession | None:
+    """Run one Media Streams connection from ``connected`` to the end of the call.
+
+    Waits for ``start`` (bounded by the stream-start deadline), checks its one-time token, then
+    bridges the call until it ends. Returns the finished session, or None when the stream was
+    refused before a call began. Never raises for bad input or a dead peer; the socket closes
+    when this returns, which lets the TwiML tail take over if the call is still up.
+    """
+    start = await _wait_for_start(socket, services)
+    if start is None:
+        return None
+    context = CallContext(
+        call_sid=start.call_sid,
+        caller=start.custom_parameters.get("From"),
+        dialed=start.custom_parameters.get("To"),
+    )
+    if services.connector is None:
+        log.error(
+            "call %s: no model backend is configured (set OPENAI_API_KEY); the TwiML "
+            "fallback takes the call",
+            start.call_sid,
+        )
+        services.metrics.incr("hotelvoice_calls_ended_total", reason="no_backend")
+        return None
+    call = Call(socket, services, start, context, services.connector)
+    await call.run()
+    return call.session
+
+
+async def _wait_for_start(socket: MediaSocket, services: CallServices) -> tw.Start | None:
+    metrics = services.metrics
+    settings = services.settings
+    start: tw.Start | None = None
+    with trio.move_on_after(settings.stream_start_timeout_s):
+        while start is None:
+            try:
+                data = await socket.receive()
+            except Exception as exc:  # the peer went away before start
+                log.info("media stream closed before start: %s", type(exc).__name__)
+                return None
+            try:
+                message = tw.parse_message(data)
+            except tw.TwilioProtocolError as exc:
+                metrics.incr("hotelvoice_twilio_bad_messages_total", kind=exc.kind)
+                log.warning("media stream before start: bad message: %s", exc)
+                continue
+            if isinstance(message, tw.Start):
+                start = message
+            elif not isinstance(message, tw.Connected):
+                metrics.incr("hotelvoice_twilio_bad_messages_total", kind="before_start")
+                log.warning("media stream: %s before start; dropped", type(message).__name__)
+    if start is None:
+        log.warning("media stream: no start within %.0f s", settings.stream_start_timeout_s)
+        metrics.incr("hotelvoice_stream_token_failures_total", reason="no_start")
+        return None
+    token = start.custom_parameters.get("token", "")
+    check = services.tokens.redeem(token, start.call_sid, trio.current_time())
+    if check is not TokenCheck.OK:
+        log.warning("call %s: stream refused: token %s", start.call_sid, check.name.lower())
+        metrics.incr("hotelvoice_stream_token_failures_total", reason=check.name.lower())
+        return None
+    expected_account = settings.twilio_account_sid
+    if expected_account and start.account_sid != expected_account:
+        log.warning("call %s: stream refused: start names another account", start.call_sid)
+        metrics.incr("hotelvoice_stream_token_failures_total", reason="wrong_account")
+        return None
+    return start
+
+
+class Call:
+    """One bridged call: the nursery, its tasks and the channels between them."""
+
+    def __init__(
+        self,
+        socket: MediaSocket,
+        services: CallServices,
+        start: tw.Start,
+        context: CallContext,
+        connector: ModelConnector,
+    ) -> None:
+        self.socket = socket
+        self.services = services
+        self.settings = services.settings
+        self.metrics = services.metrics
+        self.context = context
+        self.connector = connector
+        self.session = CallSession(
+            call_sid=start.call_sid,
+            stream_sid=start.stream_sid,
+            settings=services.settings,
+            clock=trio.current_time,
+            metrics=services.metrics,
+        )
+        self.session.machine.on_change = self._state_changed
+        self._state_change = trio.Event()
+        self._twilio_out_send, self._twilio_out_recv = trio.open_memory_channel[str](CHANNEL_SIZE)
+        self._model_out_send, self._model_out_recv = trio.open_memory_channel[str](CHANNEL_SIZE)
+        self._logged: Counter[str] = Counter()
+        self._nursery: trio.Nursery | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        """Bridge the call until it ends; returns with every task of the call stopped."""
+        session = self.session
+        self.metrics.incr("hotelvoice_calls_started_total")
+        self.metrics.incr("hotelvoice_calls_active", 1)
+        log.info("call %s: stream %s started", session.call_sid, session.stream_sid)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._twilio_writer)
+                nursery.start_soon(self._model_leg)
+                nursery.start_soon(self._watchdog)
+                nursery.start_soon(self._inbound)
+        finally:
+            if not session.ended:
+                session.hang_up("media socket closed")
+            self.metrics.incr("hotelvoice_calls_active", -1)
+            self.metrics.incr("hotelvoice_calls_ended_total", reason=_reason_label(session))
+            log.info(
+                "call %s ended in state %s: %s; %s",
+                session.call_sid,
+                session.state,
+                session.end_reason,
+                session.summary(),
+            )
+
+    def _state_changed(self) -> None:
+        self._state_change.set()
+
+    def _end_if_over(self) -> None:
+        if self.session.ended and self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    async def _perform(self, actions: Sequence[Action]) -> None:
+        """Carry out what the session decided, in order."""
+        stats = self.session.stats
+        for action in actions:
+            kind = type(action)
+            if kind is ToModel:
+                await self._model_out_send.send(action.text)  # type: ignore[union-attr]
+                stats.model_out += 1
+            elif kind is ToTwilio:
+                await self._twilio_out_send.send(action.text)  # type: ignore[union-attr]
+                stats.twilio_out += 1
+            elif isinstance(action, RunTool):
+                self._start_soon(self._run_tool, action.call)
+            elif isinstance(action, TransferCall):
+                self._start_soon(self._transfer, action.request)
+            elif isinstance(action, HangUp):
+                self._start_soon(self._hang_up, action.reason)
+            elif isinstance(action, ReconnectModel):
+                pass  # the model leg sees it in the actions it gets back
+        self._end_if_over()
+
+    def _start_soon(self, fn: Callable[..., object], *args: object) -> None:
+        assert self._nursery is not None
+        self._nursery.start_soon(fn, *args)  # type: ignore[arg-type]
+
+    def _problem(self, kind: str, message: str, *args: object) -> None:
+        """Log the first few problems of each kind per call; count all of them."""
+        self.session.stats.problems[kind] += 1
+        self._logged[kind] += 1
+        if self._logged[kind] <= LOGGED_PROBLEMS_PER_KIND:
+            log.warning("call %s: " + message, self.session.call_sid, *args)
+
+    # ------------------------------------------------------------------ Twilio side
+
+    async def _inbound(self) -> None:
+        session = self.session
+        socket = self.socket
+        parse = tw.parse_message
+        while not session.ended:
+            try:
+                data = await socket.receive()
+            except (trio.Cancelled, trio.TooSlowError):
+                raise
+            except Exception as exc:
+                session.hang_up(f"media socket closed ({type(exc).__name__})")
+                break
+            try:
+                message = parse(data)
+            except tw.TwilioProtocolError as exc:
+                self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind=exc.kind)
+                self._problem(f"twilio_{exc.kind}", "bad Twilio message: %s", exc)
+                continue
+            await self._perform(session.on_twilio(message))
+        self._end_if_over()
+
+    async def _twilio_writer(self) -> None:
+        send = self.socket.send
+        async for text in self._twilio_out_recv:
+            try:
+                await send(text)
+            except (trio.Cancelled, trio.TooSlowError):
+                raise
+            except Exception as exc:
+                self.session.hang_up(f"media socket closed ({type(exc).__name__})")
+                self._end_if_over()
+                return
+
+    # ------------------------------------------------------------------ model side
+
+    def _session_update(self) -> str:
+        settings = self.settings
+        config = rt.SessionConfig(
+            model=settings.openai_model,
+            voice=settings.openai_voice,
+            instructions=self.services.instructions(self.context),
+            tools=tuple(self.services.tools.tools()),
+        )
+        return rt.dumps(rt.session_update(config))
+
+    async def _model_leg(self) -> None:
+        """Keep a model link open for the session, reconnecting when it asks to."""
+        session = self.session
+        while True:
+            reason = await self._run_model_link()
+            if session.ended:
+                break
+            actions = session.on_model_lost(reason)
+            await self._perform(actions)
+            if not any(isinstance(action, ReconnectModel) for action in actions):
+                break
+        self._end_if_over()
+
+    async def _run_model_link(self) -> str:
+        """Open one model link and pump events until it closes; returns why it ended."""
+        session = self.session
+        try:
+            async with self.connector.connect() as link:
+                self._drain_stale_model_events()
+                await link.send(self._session_update())
+                session.stats.model_out += 1
+                return await self._pump_model_events(link)
+        except RealtimeConnectError as exc:
+            log.warning("call %s: model connect failed: %s", session.call_sid, exc)
+            return f"connect failed: {exc}"
+        except RealtimeClosed as exc:
+            return f"closed ({exc.code})"
+
+    def _drain_stale_model_events(self) -> None:
+        # Events queued for a previous link name its items; the session replays history itself.
+        while True:
+            try:
+                self._model_out_recv.receive_nowait()
+            except trio.WouldBlock:
+                return
+
+    async def _pump_model_events(self, link: ModelLink) -> str:
+        session = self.session
+        closed_because: list[str] = []
+
+        async def writer(cancel_scope: trio.CancelScope) -> None:
+            try:
+                async for text in self._model_out_recv:
+                    await link.send(text)
+            except RealtimeClosed as exc:
+                closed_because.append(f"closed while sending ({exc.code})")
+                cancel_scope.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(writer, nursery.cancel_scope)
+            parse = rt.parse_server_event
+            stats = session.stats
+            try:
+                while True:
+                    text = await link.receive()
+                    stats.model_in += 1
+                    try:
+                        event = parse(text)
+                    except rt.RealtimeProtocolError as exc:
+                        self.metrics.incr("hotelvoice_model_bad_events_total", kind=exc.kind)
+                        self._problem(f"model_{exc.kind}", "bad model event: %s", exc)
+                        continue
+                    await self._perform(session.on_model(event))
+            except RealtimeClosed as exc:
+                closed_because.append(f"closed ({exc.code})")
+            nursery.cancel_scope.cancel()
+        return closed_because[0] if closed_because else "closed"
+
+    # ------------------------------------------------------------------ tools and endings
+
+    async def _run_tool(self, call: ToolCall) -> None:
+        outcome: ToolOutcome | None = None
+        with trio.move_on_after(self.settings.tool_timeout_s):
+            outcome = await self.services.tools.execute(call, self.context)
+        if outcome is None:
+            self.metrics.incr("hotelvoice_tool_calls_total", tool=call.name, outcome="timeout")
+            self._problem("tool_timeout", "tool %s timed out", call.name)
+            outcome = ToolOutcome(
+                json.dumps(
+                    {
+                        "error": f"The {call.name} tool did not answer in time. Apologise to "
+                        "the caller and offer another way to help."
+                    }
+                )
+            )
+        await self._perform(self.session.on_tool_result(call.call_id, outcome))
+
+    async def _transfer(self, request: TransferRequest) -> None:
+        ok = False
+        rest = self.services.rest
+        if rest is None:
+            log.warning(
+                "call %s: no Twilio REST credentials; the TwiML fallback dials the front desk",
+                self.session.call_sid,
+            )
+        else:
+            twiml = dial_twiml(request.number, caller_id=self.context.dialed)
+            with trio.move_on_after(self.settings.transfer_timeout_s):
+                try:
+                    await rest.transfer(self.session.call_sid, twiml)
+                    ok = True
+                except TwilioRestError as exc:
+                    self.metrics.incr("hotelvoice_rest_failures_total", action="transfer")
+                    log.warning("call %s: transfer failed: %s", self.session.call_sid, exc)
+        log.info(
+            "call %s: transfer to %s (%s) %s",
+            self.session.call_sid,
+            request.department,
+            request.number,
+            "accepted" if ok else "failed",
+        )
+        await self._perform(self.session.on_transfer_result(ok))
+
+    async def _hang_up(self, reason: str) -> None:
+        rest = self.services.rest
+        if rest is not None:
+            with trio.move_on_after(self.settings.transfer_timeout_s):
+                try:
+                    await rest.hang_up(self.session.call_sid)
+                except TwilioRestError as exc:
+                    self.metrics.incr("hotelvoice_rest_failures_total", action="hang_up")
+                    log.warning("call %s: hang-up failed: %s", self.session.call_sid, exc)
+        self.session.finish(reason)
+        self._end_if_over()
+
+    async def _watchdog(self) -> None:
+        session = self.session
+        while not session.ended:
+            self._state_change = trio.Event()
+            deadline = session.next_deadline()
+            with trio.move_on_at(deadline):
+                await self._state_change.wait()
+            if trio.current_time() >= session.next_deadline():
+                await self._perform(session.on_deadline())
+
+
+def _reason_label(session: CallSession) -> str:
+    reason = session.end_reason or "unknown"
+    for label in ("hung up", "transferred", "goodbye", "timed out", "model", "transfer", "closed"):
+        if label in reason:
+            return label.replace(" ", "_")
+    return "other"

@@ -1,0 +1,115 @@
+"""The playback ledger: what the caller actually heard, from Twilio's mark echoes.
+
+Every outbound audio chunk is followed by a uniquely named mark. Twilio echoes a mark when
+playback reaches it, and echoes every pending mark at once when we send ``clear``. So an echo
+means "played" only if the mark was still outstanding; marks that were outstanding when we
+cleared are *flushed*, and their late echoes must not count as heard audio.
+
+Sans-IO: no sockets, no clock. Bytes are counted in the model's audio format, so the heard
+milliseconds are in the model's own time base (8 bytes per ms for μ-law, 48 for PCM16 24 kHz).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+
+import attrs
+
+
+class EchoOutcome(enum.Enum):
+    HEARD = "heard"
+    FLUSHED = "flushed"
+    UNKNOWN = "unknown"
+
+
+@attrs.frozen
+class Truncation:
+    """Where to cut an assistant item after a barge-in."""
+
+    item_id: str
+    audio_end_ms: int
+    sent_ms: int
+
+
+@attrs.define
+class _ItemAudio:
+    sent_bytes: int = 0
+    heard_bytes: int = 0
+
+
+class PlaybackLedger:
+    """Tracks audio sent to Twilio per assistant item and how much of it was heard."""
+
+    def __init__(self, *, bytes_per_ms: int = 8, mark_prefix: str = "m") -> None:
+        if bytes_per_ms <= 0:
+            raise ValueError("bytes_per_ms must be positive")
+        self.bytes_per_ms = bytes_per_ms
+        self._prefix = mark_prefix
+        self._seq = 0
+        # mark name -> (item_id, bytes); insertion order is playback order (Twilio is FIFO).
+        self._outstanding: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._flushed: set[str] = set()
+        self._items: dict[str, _ItemAudio] = {}
+
+    def record_chunk(self, item_id: str, nbytes: int) -> str:
+        """Record a chunk sent for ``item_id``; returns the mark name to send after it."""
+        self._seq += 1
+        name = f"{self._prefix}{self._seq}"
+        self._outstanding[name] = (item_id, nbytes)
+        audio = self._items.get(item_id)
+        if audio is None:
+            audio = self._items[item_id] = _ItemAudio()
+        audio.sent_bytes += nbytes
+        return name
+
+    def on_echo(self, name: str) -> EchoOutcome:
+        """Account for an echoed mark: heard if outstanding, flushed if cleared, else unknown."""
+        entry = self._outstanding.pop(name, None)
+        if entry is not None:
+            item_id, nbytes = entry
+            self._items[item_id].heard_bytes += nbytes
+            return EchoOutcome.HEARD
+        if name in self._flushed:
+            self._flushed.discard(name)
+            return EchoOutcome.FLUSHED
+        return EchoOutcome.UNKNOWN
+
+    @property
+    def outstanding(self) -> bool:
+        """True while Twilio still holds audio we sent that has not been played."""
+        return bool(self._outstanding)
+
+    @property
+    def outstanding_marks(self) -> int:
+        return len(self._outstanding)
+
+    def outstanding_items(self) -> list[str]:
+        """Items with unplayed audio, in playback order, without repeats."""
+        return list(dict.fromkeys(item for item, _ in self._outstanding.values()))
+
+    def heard_ms(self, item_id: str) -> int:
+        audio = self._items.get(item_id)
+        return 0 if audio is None else audio.heard_bytes // self.bytes_per_ms
+
+    def sent_ms(self, item_id: str) -> int:
+        audio = self._items.get(item_id)
+        return 0 if audio is None else audio.sent_bytes // self.bytes_per_ms
+
+    def interrupt(self) -> tuple[list[str], Truncation | None]:
+        """The caller barged in: flush everything outstanding.
+
+        Returns the items whose audio was cut off (so their late deltas can be dropped) and the
+        truncation for the item that was playing, or None when nothing was outstanding or
+        nothing of it had been heard yet (the API rejects a truncate at 0 ms).
+        """
+        if not self._outstanding:
+            return [], None
+        cut_items = self.outstanding_items()
+        playing = cut_items[0]
+        self._flushed.update(self._outstanding)
+        self._outstanding.clear()
+        sent_ms = self.sent_ms(playing)
+        heard_ms = min(self.heard_ms(playing), sent_ms)
+        truncation = Truncation(playing, heard_ms, sent_ms) if heard_ms > 0 else None
+        return cut_items, truncation

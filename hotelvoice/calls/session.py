@@ -1,0 +1,610 @@
+"""One call's logic, sans-IO: Twilio messages and model events in, actions out.
+
+``CallSession`` is the conductor of a call. The Trio glue (``bridge.py``) feeds it what arrives
+on the two sockets, tool results and expired deadlines, and carries out the actions it returns.
+It owns the :class:`CallMachine` (what state the call is in), the :class:`PlaybackLedger`
+(what the caller heard), the outbound audio coalescer and the conversation history used to
+replay a dropped model session. Nothing here touches a socket or a clock directly, so every
+behaviour is testable with plain calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+
+from hotelvoice.calls.ledger import EchoOutcome, PlaybackLedger
+from hotelvoice.calls.machine import (
+    CALLING_TOOL,
+    CONNECTING,
+    ENDED,
+    INTERRUPTED,
+    LISTENING,
+    SPEAKING,
+    STATE_TIMEOUTS,
+    TRANSFERRING,
+    CallMachine,
+)
+from hotelvoice.calls.stats import CallStats
+from hotelvoice.calls.tools import ToolCall, ToolOutcome, TransferRequest
+from hotelvoice.config import Settings
+from hotelvoice.metrics import Metrics
+from hotelvoice.realtime import events as rt
+from hotelvoice.telephony import messages as tw
+
+log = logging.getLogger(__name__)
+
+REPROMPT_INSTRUCTIONS = (
+    "The caller has been silent for a while. Briefly and warmly ask whether they are still "
+    "there and how you can help."
+)
+GOODBYE_INSTRUCTIONS = (
+    "The call is ending now. Say a short, polite goodbye, mention they can call back any "
+    "time, and do not ask any question."
+)
+MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
+
+
+@attrs.frozen
+class ToTwilio:
+    text: str
+
+
+@attrs.frozen
+class ToModel:
+    text: str
+
+
+@attrs.frozen
+class RunTool:
+    call: ToolCall
+
+
+@attrs.frozen
+class TransferCall:
+    request: TransferRequest
+
+
+@attrs.frozen
+class HangUp:
+    reason: str
+
+
+@attrs.frozen
+class ReconnectModel:
+    pass
+
+
+Action = ToTwilio | ToModel | RunTool | TransferCall | HangUp | ReconnectModel
+
+_CALLER_SPEECH_STATES = frozenset({LISTENING, INTERRUPTED})
+_LIVE_MODEL_STATES = frozenset({LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL})
+
+
+class CallSession:
+    """The state and decisions of one call between ``start`` and the end of the stream."""
+
+    def __init__(
+        self,
+        *,
+        call_sid: str,
+        stream_sid: str,
+        settings: Settings,
+        clock: Callable[[], float],
+        metrics: Metrics | None = None,
+        frame_bytes: int = 160,
+        bytes_per_ms: int = 8,
+    ) -> None:
+        self.call_sid = call_sid
+        self.stream_sid = stream_sid
+        self.settings = settings
+        self._clock = clock
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.frame_bytes = frame_bytes
+        self.ledger = PlaybackLedger(bytes_per_ms=bytes_per_ms)
+        self.machine = CallMachine(
+            call_sid, clock=clock, audio_outstanding=lambda: self.ledger.outstanding
+        )
+        self.stats = CallStats(started_at=clock())
+        self.end_reason: str | None = None
+        self.history: list[dict[str, Any]] = []
+
+        self._inbound_backlog: deque[str] = deque()
+        self._sessions_opened = 0
+        self._reconnects_left = settings.max_model_reconnects
+        # Outbound audio.
+        self._out_item: str | None = None
+        self._out_buffer = bytearray()
+        self._cut_items: set[str] = set()
+        self._generating = False
+        self._response_id: str | None = None
+        # Tools.
+        self._function_names: dict[str, str] = {}
+        self._seen_calls: set[str] = set()
+        self._tools_pending: dict[str, str] = {}  # call_id -> response_id
+        self._tool_responses_open: set[str] = set()
+        self._followup_needed = False
+        # Endings.
+        self._reprompted = False
+        self._closing_deadline: float | None = None
+        self._hangup_issued = False
+        self._transfer: TransferRequest | None = None
+        self._transfer_phase: Literal["playback", "rest", "handed_over"] | None = None
+        self._transfer_phase_started = 0.0
+        self._followup_response: str | None = None
+        self._followup_requested = False
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def state(self) -> str:
+        return self.machine.state
+
+    @property
+    def ended(self) -> bool:
+        return self.machine.ended
+
+    @property
+    def closing(self) -> bool:
+        return self._closing_deadline is not None
+
+    # ------------------------------------------------------------------ Twilio side
+
+    def on_twilio(self, message: tw.TwilioMessage) -> list[Action]:
+        """A message from Twilio's media socket (after ``start``)."""
+        if isinstance(message, tw.Media):
+            return self._on_media(message)
+        if isinstance(message, tw.MarkEcho):
+            return self._on_mark(message)
+        if isinstance(message, tw.Stop):
+            self.hang_up(
+                "caller hung up" if self._transfer_phase != "handed_over" else "transferred"
+            )
+            return []
+        if isinstance(message, tw.Dtmf):
+            self._problem("dtmf_ignored")
+            log.info("call %s: caller pressed %r (DTMF is not used)", self.call_sid, message.digit)
+            return []
+        if isinstance(message, tw.Start):
+            self._problem("duplicate_start")
+            log.warning("call %s: a second start message; ignored", self.call_sid)
+            return []
+        return []  # connected: nothing to do
+
+    def _on_media(self, media: tw.Media) -> list[Action]:
+        stats = self.stats
+        if media.stream_sid != self.stream_sid:
+            self._problem("wrong_stream_sid")
+            log.warning("call %s: media for stream %r dropped", self.call_sid, media.stream_sid)
+            self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="wrong_stream_sid")
+            return []
+        stats.twilio_in += 1
+        stats.audio_bytes_in += len(media.payload) * 3 // 4
+        state = self.machine.state
+        if state == CONNECTING:
+            self._buffer_inbound(media.payload)
+            return []
+        if state == ENDED:
+            return []
+        return [ToModel(rt.encode_audio_append(media.payload))]
+
+    def _buffer_inbound(self, payload: str) -> None:
+        backlog = self._inbound_backlog
+        if len(backlog) >= self.settings.inbound_buffer_frames:
+            backlog.popleft()  # keep the newest audio: it is what the caller is saying now
+            self.stats.frames_dropped += 1
+        backlog.append(payload)
+        self.stats.frames_buffered += 1
+
+    def _on_mark(self, mark: tw.MarkEcho) -> list[Action]:
+        outcome = self.ledger.on_echo(mark.name)
+        if outcome is EchoOutcome.HEARD:
+            self.stats.marks_heard += 1
+            return self._after_playback_progress()
+        if outcome is EchoOutcome.FLUSHED:
+            self.stats.marks_flushed += 1
+        else:
+            self._problem("unknown_mark")
+            log.warning("call %s: echo of unknown mark %r", self.call_sid, mark.name)
+        return []
+
+    # ------------------------------------------------------------------ model side
+
+    def on_model(self, event: rt.ServerEvent) -> list[Action]:
+        """An event from the model's socket."""
+        if isinstance(event, rt.AudioDelta):
+            return self._on_audio_delta(event)
+        if self.machine.state == ENDED:
+            return []
+        if isinstance(event, rt.SpeechStarted):
+            return self._on_speech_started()
+        if isinstance(event, rt.SpeechStopped):
+            if self.machine.state in _CALLER_SPEECH_STATES:
+                self.machine.fire("caller_done")
+            return []
+        if isinstance(event, rt.AudioDone):
+            return self._flush_out_buffer() if event.item_id == self._out_item else []
+        if isinstance(event, rt.ResponseCreated):
+            self._generating = True
+            self._response_id = event.response_id
+            if self._followup_requested and self._followup_response is None:
+                self._followup_response = event.response_id
+            return []
+        if isinstance(event, rt.ResponseDone):
+            return self._on_response_done(event)
+        if isinstance(event, rt.OutputItemAdded):
+            if event.item.get("type") == "function_call":
+                call_id, name = event.item.get("call_id"), event.item.get("name")
+                if isinstance(call_id, str) and isinstance(name, str):
+                    self._function_names[call_id] = name
+            return []
+        if isinstance(event, rt.FunctionCallArgumentsDone):
+            return self._on_function_call(event)
+        if isinstance(event, rt.InputTranscriptCompleted):
+            if event.transcript.strip():
+                self.history.append(rt.user_text_item(event.transcript))
+            return []
+        if isinstance(event, rt.OutputTranscriptDone):
+            if event.transcript.strip():
+                text = event.transcript
+                if event.item_id in self._cut_items:
+                    text += " [interrupted by the caller]"
+                self.history.append(rt.assistant_text_item(text))
+            return []
+        if isinstance(event, rt.SessionUpdated):
+            return self._on_session_ready()
+        if isinstance(event, rt.RealtimeError):
+            return self._on_error(event)
+        if isinstance(event, rt.ItemTruncated):
+            return []
+        return []
+
+    def _on_session_ready(self) -> list[Action]:
+        if self.machine.state != CONNECTING:
+            return []  # a later session.updated (we never send one mid-call) changes nothing
+        self.machine.fire("session_ready")
+        self._sessions_opened += 1
+        actions: list[Action] = []
+        if self._sessions_opened == 1:
+            actions.append(ToModel(rt.dumps(rt.response_create())))  # the model greets first
+        else:
+            actions.extend(ToModel(rt.dumps(item)) for item in self.history)
+            if self.closing:
+                actions.append(
+                    ToModel(rt.dumps(rt.response_create(instructions=GOODBYE_INSTRUCTIONS)))
+                )
+        while self._inbound_backlog:
+            actions.append(ToModel(rt.encode_audio_append(self._inbound_backlog.popleft())))
+        return actions
+
+    def _on_audio_delta(self, event: rt.AudioDelta) -> list[Action]:
+        item_id = event.item_id
+        if item_id in self._cut_items:
+            self.stats.late_deltas_dropped += 1
+            return []
+        state = self.machine.state
+        if state in (CONNECTING, ENDED):
+            return []
+        actions: list[Action] = []
+        if item_id != self._out_item:
+            actions.extend(self._flush_out_buffer())
+            self._out_item = item_id
+            self.machine.fire("model_audio")
+        frame = self.frame_bytes
+        nbytes = len(event.delta) // 4 * 3 - event.delta[-2:].count("=")
+        if not self._out_buffer and nbytes % frame == 0 and nbytes <= frame * MAX_CHUNK_FRAMES:
+            # Passthrough: the model's base64 goes to Twilio untouched.
+            if nbytes:
+                self._send_chunk(actions, item_id, event.delta, nbytes)
+            return actions
+        buffer = self._out_buffer
+        buffer += base64.b64decode(event.delta)
+        while len(buffer) >= frame:
+            size = min(len(buffer) // frame, MAX_CHUNK_FRAMES) * frame
+            chunk = bytes(buffer[:size])
+            del buffer[:size]
+            self._send_chunk(actions, item_id, base64.b64encode(chunk).decode("ascii"), size)
+        return actions
+
+    def _send_chunk(self, actions: list[Action], item_id: str, payload: str, nbytes: int) -> None:
+        mark = self.ledger.record_chunk(item_id, nbytes)
+        actions.append(ToTwilio(tw.encode_media(self.stream_sid, payload)))
+        actions.append(ToTwilio(tw.encode_mark(self.stream_sid, mark)))
+        self.stats.audio_bytes_out += nbytes
+
+    def _flush_out_buffer(self) -> list[Action]:
+        """Send the remainder (less than a frame) of the current item's audio."""
+        if not self._out_buffer or self._out_item is None:
+            return []
+        actions: list[Action] = []
+        payload = base64.b64encode(bytes(self._out_buffer)).decode("ascii")
+        self._send_chunk(actions, self._out_item, payload, len(self._out_buffer))
+        self._out_buffer.clear()
+        return actions
+
+    def _on_speech_started(self) -> list[Action]:
+        self._reprompted = False  # the caller is there
+        state = self.machine.state
+        if state in (TRANSFERRING, CONNECTING):
+            return []
+        actions: list[Action] = []
+        if self._generating and self._out_item is not None:
+            # With interrupt_response the server cancels this response; whatever of it still
+            # arrives is stale and must not be played over the caller.
+            self._cut_items.add(self._out_item)
+        self._out_buffer.clear()
+        if self.ledger.outstanding:
+            cut_items, truncation = self.ledger.interrupt()
+            self._cut_items.update(cut_items)
+            actions.append(ToTwilio(tw.encode_clear(self.stream_sid)))
+            self.stats.barge_ins += 1
+            self.metrics.incr("hotelvoice_barge_ins_total")
+            if truncation is not None:
+                actions.append(
+                    ToModel(rt.dumps(rt.item_truncate(truncation.item_id, truncation.audio_end_ms)))
+                )
+                self.stats.truncations += 1
+        if state in (SPEAKING, CALLING_TOOL):
+            self.machine.fire("barge_in")
+        else:
+            self.machine.fire("caller_speech")
+        return actions
+
+    def _on_response_done(self, event: rt.ResponseDone) -> list[Action]:
+        actions = self._flush_out_buffer()
+        if event.response_id == self._response_id:
+            self._generating = False
+        if event.error_code:
+            self._problem(f"response_{event.status}")
+            log.warning(
+                "call %s: response %s %s (%s)",
+                self.call_sid,
+                event.response_id,
+                event.status,
+                event.error_code,
+            )
+        self._tool_responses_open.discard(event.response_id)
+        actions.extend(self._maybe_follow_up_tools())
+        actions.extend(self._after_playback_progress())
+        return actions
+
+    def _after_playback_progress(self) -> list[Action]:
+        """Move on once the model has finished and Twilio has played everything."""
+        if self.ledger.outstanding or self._generating:
+            return []
+        state = self.machine.state
+        if state == SPEAKING:
+            self.machine.fire("playback_done")
+            if self.closing:
+                return self._issue_hang_up("goodbye played")
+        elif (
+            state == TRANSFERRING
+            and self._transfer_phase == "playback"
+            and (self._followup_response is not None or not self._followup_requested)
+        ):
+            return self._start_transfer()
+        return []
+
+    # ------------------------------------------------------------------ tools
+
+    def _on_function_call(self, event: rt.FunctionCallArgumentsDone) -> list[Action]:
+        call_id = event.call_id
+        if call_id in self._seen_calls:
+            self._problem("duplicate_function_call")
+            return []
+        self._seen_calls.add(call_id)
+        self.stats.function_calls += 1
+        name = event.name or self._function_names.get(call_id, "")
+        self.history.append(rt.function_call_item(call_id, name, event.arguments))
+        self._tools_pending[call_id] = event.response_id
+        self._tool_responses_open.add(event.response_id)
+        if self.machine.state != TRANSFERRING:
+            self.machine.fire("tool_call")
+        return [RunTool(ToolCall(call_id=call_id, name=name, arguments=event.arguments))]
+
+    def on_tool_result(self, call_id: str, outcome: ToolOutcome) -> list[Action]:
+        """A tool finished (or failed, or timed out: the outcome then carries the error)."""
+        if self.machine.state == ENDED or call_id not in self._tools_pending:
+            return []
+        del self._tools_pending[call_id]
+        event = rt.function_call_output(call_id, outcome.output)
+        self.history.append(event)
+        actions: list[Action] = [ToModel(rt.dumps(event))]
+        if outcome.transfer is not None and self._transfer is None:
+            self._transfer = outcome.transfer
+        self._followup_needed = True
+        actions.extend(self._maybe_follow_up_tools())
+        return actions
+
+    def _maybe_follow_up_tools(self) -> list[Action]:
+        """One response.create once every result is in and the calling response is done."""
+        if not self._followup_needed or self._tools_pending or self._tool_responses_open:
+            return []
+        self._followup_needed = False
+        if self.machine.state == CONNECTING:
+            return []
+        actions: list[Action] = [ToModel(rt.dumps(rt.response_create()))]
+        if self._transfer is not None and self.machine.state != TRANSFERRING:
+            self.machine.fire("transfer")
+            self._transfer_phase = "playback"
+            self._transfer_phase_started = self._clock()
+            self._followup_requested = True
+            self._followup_response = None
+            self.metrics.incr("hotelvoice_transfers_total", outcome="requested")
+        elif self.machine.state == CALLING_TOOL:
+            self.machine.fire("tools_done")
+        return actions
+
+    def _start_transfer(self) -> list[Action]:
+        assert self._transfer is not None
+        self._transfer_phase = "rest"
+        self._transfer_phase_started = self._clock()
+        return [TransferCall(self._transfer)]
+
+    def on_transfer_result(self, ok: bool) -> list[Action]:
+        """The REST transfer was accepted (Twilio will stop the stream) or failed."""
+        if self.machine.state == ENDED:
+            return []
+        if ok:
+            self._transfer_phase = "handed_over"
+            self._transfer_phase_started = self._clock()
+            self.metrics.incr("hotelvoice_transfers_total", outcome="handed_over")
+            return []
+        self.metrics.incr("hotelvoice_transfers_total", outcome="failed")
+        # Closing the media socket lets the TwiML tail dial the front desk.
+        self.finish("transfer failed; TwiML fallback takes over")
+        return []
+
+    # ------------------------------------------------------------------ errors and drops
+
+    def _on_error(self, error: rt.RealtimeError) -> list[Action]:
+        severity = rt.classify_error(error)
+        code = error.code or error.error_type
+        self.metrics.incr("hotelvoice_model_errors_total", code=code)
+        if severity is rt.ErrorSeverity.BENIGN:
+            self._problem(f"benign:{code}")
+            log.debug("call %s: benign model error %s", self.call_sid, code)
+            return []
+        if code == "session_expired":
+            log.info("call %s: model session expired", self.call_sid)
+            return []  # the server closes the socket next; the drop handler reconnects
+        self._problem(f"model_error:{code}")
+        if self.machine.state == CONNECTING or severity is rt.ErrorSeverity.FATAL:
+            log.error(
+                "call %s: model error %s during %s: %s; ending the model leg",
+                self.call_sid,
+                code,
+                self.machine.state,
+                error.message,
+            )
+            self.finish(f"model error {code}")
+            return []
+        log.warning("call %s: model error %s: %s", self.call_sid, code, error.message)
+        return []
+
+    def on_model_lost(self, reason: str) -> list[Action]:
+        """The model socket closed or could not be (re)opened."""
+        if self.machine.state == ENDED:
+            return []
+        if self.machine.state == TRANSFERRING:
+            if self._transfer_phase == "playback":
+                return self._start_transfer()
+            return []
+        self._generating = False
+        self._out_buffer.clear()
+        if self._out_item is not None:
+            self._cut_items.add(self._out_item)
+        if self.machine.state in _LIVE_MODEL_STATES and self._reconnects_left > 0:
+            self._reconnects_left -= 1
+            self.stats.reconnects += 1
+            self.metrics.incr("hotelvoice_model_reconnects_total")
+            log.warning("call %s: model connection lost (%s); reconnecting", self.call_sid, reason)
+            self._tools_pending.clear()
+            self._tool_responses_open.clear()
+            self.machine.fire("model_lost")
+            return [ReconnectModel()]
+        log.error("call %s: model connection lost (%s); ending the stream", self.call_sid, reason)
+        self.finish(f"model unavailable: {reason}")
+        return []
+
+    # ------------------------------------------------------------------ deadlines
+
+    def next_deadline(self) -> float:
+        """The earliest time at which :meth:`on_deadline` has something to do."""
+        state = self.machine.state
+        if state == ENDED or self._hangup_issued:
+            return math.inf
+        if self._closing_deadline is not None:
+            return self._closing_deadline
+        deadlines = [self.stats.started_at + self.settings.max_call_duration_s]
+        timeout = STATE_TIMEOUTS.get(state)
+        if timeout is not None:
+            seconds: float = getattr(self.settings, timeout[0])
+            base = (
+                self._transfer_phase_started if state == TRANSFERRING else self.machine.entered_at
+            )
+            deadlines.append(base + seconds)
+        return min(deadlines)
+
+    def on_deadline(self) -> list[Action]:
+        """Called by the watchdog when :meth:`next_deadline` has passed."""
+        now = self._clock()
+        state = self.machine.state
+        if state == ENDED:
+            return []
+        if now < self.next_deadline():
+            return []
+        if self._closing_deadline is not None:
+            return self._issue_hang_up("goodbye did not finish in time")
+        if now >= self.stats.started_at + self.settings.max_call_duration_s:
+            if state == TRANSFERRING:
+                self.finish("maximum call duration during transfer")
+                return []
+            return self._begin_goodbye("maximum call duration reached")
+        if state == CONNECTING:
+            log.error("call %s: model setup timed out", self.call_sid)
+            self.finish("model setup timed out")
+            return []
+        if state == LISTENING:
+            if not self._reprompted:
+                self._reprompted = True
+                self.machine.fire("silence_timeout")
+                return [ToModel(rt.dumps(rt.response_create(instructions=REPROMPT_INSTRUCTIONS)))]
+            self.machine.fire("silence_timeout")
+            return self._begin_goodbye("caller silent")
+        if state == INTERRUPTED:
+            self.machine.fire("interruption_timeout")
+            return []
+        if state == TRANSFERRING:
+            if self._transfer_phase == "playback":
+                return self._start_transfer()
+            self.finish("transfer did not complete in time")
+        return []
+
+    def _begin_goodbye(self, reason: str) -> list[Action]:
+        if self.closing:
+            return []
+        log.info("call %s: ending politely (%s)", self.call_sid, reason)
+        self._closing_deadline = self._clock() + self.settings.goodbye_timeout_s
+        self.end_reason = reason
+        if self.machine.state == CONNECTING:
+            return self._issue_hang_up(reason)
+        return [ToModel(rt.dumps(rt.response_create(instructions=GOODBYE_INSTRUCTIONS)))]
+
+    def _issue_hang_up(self, reason: str) -> list[Action]:
+        if self._hangup_issued:
+            return []
+        self._hangup_issued = True
+        return [HangUp(reason)]
+
+    # ------------------------------------------------------------------ the end
+
+    def hang_up(self, reason: str) -> None:
+        """Twilio stopped the stream or the socket dropped."""
+        self._end("hangup", reason)
+
+    def finish(self, reason: str) -> None:
+        """We end the call (the media socket closes; the TwiML tail runs if the call is up)."""
+        self._end("finish", reason)
+
+    def _end(self, trigger: str, reason: str) -> None:
+        if self.machine.state == ENDED:
+            return
+        if self.end_reason is None or trigger == "hangup":
+            self.end_reason = reason if self.end_reason is None else f"{self.end_reason}; {reason}"
+        self.machine.fire(trigger)
+        self.stats.ended_at = self._clock()
+        for key, count in self.machine.invalid_events.items():
+            self.metrics.incr("hotelvoice_invalid_call_events_total", count, event=key)
+
+    def _problem(self, kind: str) -> None:
+        self.stats.problems[kind] += 1
+
+    def summary(self) -> str:
+        return self.stats.summary(self._clock())

@@ -1,0 +1,3 @@
+"""hotelvoice.codec."""
+
+from __future__ import annotations

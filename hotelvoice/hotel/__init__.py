@@ -1,0 +1,3 @@
+"""hotelvoice.hotel."""
+
+from __future__ import annotations

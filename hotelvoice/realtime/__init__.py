@@ -1,0 +1,3 @@
+"""hotelvoice.realtime."""
+
+from __future__ import annotations

@@ -1,0 +1,37 @@
+"""Run the app under Hypercorn's Trio worker, with graceful SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+from functools import partial
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from hotelvoice.app import create_app
+from hotelvoice.config import Settings
+
+
+def hypercorn_config(host: str, port: int) -> Config:
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.worker_class = "trio"  # the asyncio default would fail every request under QuartTrio
+    config.accesslog = "-"
+    config.errorlog = "-"
+    config.graceful_timeout = 5.0
+    config.websocket_max_message_size = 1024 * 1024
+    return config
+
+
+async def _wait_for_shutdown_signal() -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return
+
+
+def run_server(settings: Settings, *, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    app = create_app(settings)
+    config = hypercorn_config(host, port)
+    trio.run(partial(serve, app, config, shutdown_trigger=_wait_for_shutdown_signal))

@@ -1,0 +1,3 @@
+"""hotelvoice.telephony."""
+
+from __future__ import annotations

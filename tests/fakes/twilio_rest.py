@@ -1,0 +1,172 @@
+"""A fake Twilio REST API on loopback, for tests that drive real HTTP through httpx.
+
+Implements the one endpoint hotelvoice uses, ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``,
+with Basic auth, Twilio-shaped JSON errors, and the same checks Twilio makes on the form.
+Every request is recorded, including rejected ones.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from quart import Response, jsonify, request
+from quart_trio import QuartTrio
+
+__all__ = ["FakeTwilioRest", "RecordedRequest", "start_fake_twilio_rest"]
+
+# Twilio's documented values for `Status` when updating a call.
+CALL_UPDATE_STATUSES = frozenset({"canceled", "completed"})
+MAX_INLINE_TWIML_CHARS = 4000
+
+
+@attrs.frozen
+class RecordedRequest:
+    method: str
+    path: str
+    form: Mapping[str, str]
+    account_sid: str
+    call_sid: str
+    # Whether Basic auth matched the configured credentials (the password is not kept).
+    authenticated: bool
+    auth_username: str | None
+
+
+@attrs.define(eq=False)
+class FakeTwilioRest:
+    """State and knobs of one fake server; ``base_url`` is set once it is listening."""
+
+    account_sid: str
+    auth_token: str
+    base_url: str = ""
+    requests: list[RecordedRequest] = attrs.field(factory=list)
+    # When set, every authenticated request gets this HTTP status with a Twilio error body.
+    fail_with: int | None = None
+    ended_calls: set[str] = attrs.field(factory=set)
+    _new_request: trio.Event = attrs.field(factory=trio.Event)
+    _handed_out: int = 0
+
+    def end_call(self, call_sid: str) -> None:
+        """From now on, updates of ``call_sid`` get 404 / 20404, like a completed call."""
+        self.ended_calls.add(call_sid)
+
+    async def wait_for_request(self) -> RecordedRequest:
+        """The next request not yet returned by this method; waits until one arrives."""
+        while self._handed_out >= len(self.requests):
+            await self._new_request.wait()
+        recorded = self.requests[self._handed_out]
+        self._handed_out += 1
+        return recorded
+
+    def _record(self, recorded: RecordedRequest) -> None:
+        self.requests.append(recorded)
+        self._new_request.set()
+        self._new_request = trio.Event()
+
+    def build_app(self) -> QuartTrio:
+        app = QuartTrio(__name__)
+
+        @app.post("/2010-04-01/Accounts/<account_sid>/Calls/<call_sid>.json")
+        async def update_call(account_sid: str, call_sid: str) -> tuple[Response, int]:
+            form = (await request.form).to_dict()  # first value of repeated keys
+            credentials = request.authorization
+            username = credentials.username if credentials is not None else None
+            password = credentials.password if credentials is not None else None
+            authenticated = username == self.account_sid and password == self.auth_token
+            self._record(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    form=form,
+                    account_sid=account_sid,
+                    call_sid=call_sid,
+                    authenticated=authenticated,
+                    auth_username=username,
+                )
+            )
+            if not authenticated:
+                return _twilio_error(401, 20003, "Authenticate")
+            if self.fail_with is not None:
+                return _twilio_error(self.fail_with, 20500, "Internal Server Error")
+            if account_sid != self.account_sid or call_sid in self.ended_calls:
+                return _twilio_error(
+                    404, 20404, f"The requested resource {request.path} was not found"
+                )
+            problem = _form_problem(form)
+            if problem is not None:
+                return _twilio_error(400, 21220, problem)
+            status = form.get("Status", "in-progress")
+            if status in CALL_UPDATE_STATUSES:
+                self.ended_calls.add(call_sid)
+            return jsonify(_call_resource(account_sid, call_sid, status)), 200
+
+        return app
+
+
+def _form_problem(form: Mapping[str, str]) -> str | None:
+    """What Twilio would reject in a call-update form, or None."""
+    if "Twiml" in form and "Url" in form:
+        return "Twiml and Url are mutually exclusive"
+    if "Status" in form and form["Status"] not in CALL_UPDATE_STATUSES:
+        return f"Status must be one of {sorted(CALL_UPDATE_STATUSES)}, not {form['Status']!r}"
+    if "Twiml" in form:
+        twiml = form["Twiml"]
+        if len(twiml) > MAX_INLINE_TWIML_CHARS:
+            return f"Twiml is {len(twiml)} characters, over {MAX_INLINE_TWIML_CHARS}"
+        try:
+            root = ElementTree.fromstring(twiml)
+        except ElementTree.ParseError as exc:
+            return f"Twiml is not XML: {exc}"
+        if root.tag != "Response":
+            return f"Twiml root element is <{root.tag}>, not <Response>"
+    if not {"Twiml", "Url", "Status"} & form.keys():
+        return "nothing to update: expected Twiml, Url or Status"
+    return None
+
+
+def _twilio_error(status: int, code: int, message: str) -> tuple[Response, int]:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return jsonify(body), status
+
+
+def _call_resource(account_sid: str, call_sid: str, status: str) -> dict[str, Any]:
+    return {
+        "sid": call_sid,
+        "account_sid": account_sid,
+        "status": status,
+        "api_version": "2010-04-01",
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json",
+    }
+
+
+async def start_fake_twilio_rest(
+    nursery: trio.Nursery, *, account_sid: str, auth_token: str
+) -> FakeTwilioRest:
+    """Serve a fake Twilio REST API on 127.0.0.1 (ephemeral port) inside ``nursery``.
+
+    Waits until the socket is listening. The server runs until ``nursery`` is cancelled
+    (pytest-trio's ``nursery`` fixture does that after the test).
+    """
+    fake = FakeTwilioRest(account_sid=account_sid, auth_token=auth_token)
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    config.errorlog = None
+    app = fake.build_app()
+
+    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        await serve(app, config, task_status=task_status)
+
+    binds: list[str] = await nursery.start(run)
+    fake.base_url = binds[0]
+    return fake
