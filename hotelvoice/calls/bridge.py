@@ -81,13 +81,19 @@ class _MediaSocketGone(Exception):
     pass
 
 
-async def serve_media_stream(socket: MediaSocket, services: CallServices) -> CallSession | None:
+async def serve_media_stream(
+    socket: MediaSocket,
+    services: CallServices,
+    *,
+    on_start: Callable[[CallSession], None] | None = None,
+) -> CallSession | None:
     """Run one Media Streams connection from ``connected`` to the end of the call.
 
     Waits for ``start`` (bounded by the stream-start deadline), checks its one-time token, then
     bridges the call until it ends. Returns the finished session, or None when the stream was
     refused before a call began. Never raises for bad input or a dead peer; the socket closes
     when this returns, which lets the TwiML tail take over if the call is still up.
+    ``on_start`` is told about the session once the call begins.
     """
     start = await _wait_for_start(socket, services)
     if start is None:
@@ -106,6 +112,8 @@ async def serve_media_stream(socket: MediaSocket, services: CallServices) -> Cal
         services.metrics.incr("hotelvoice_calls_ended_total", reason="no_backend")
         return None
     call = Call(socket, services, start, context, services.connector)
+    if on_start is not None:
+        on_start(call.session)
     await call.run()
     return call.session
 
@@ -180,6 +188,8 @@ class Call:
         self._model_out_send, self._model_out_recv = trio.open_memory_channel[str](CHANNEL_SIZE)
         self._logged: Counter[str] = Counter()
         self._nursery: trio.Nursery | None = None
+        self._leg_scope = trio.CancelScope()
+        self._pump_scope: trio.CancelScope | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -190,12 +200,15 @@ class Call:
         self.metrics.incr("hotelvoice_calls_active", 1)
         log.info("call %s: stream %s started", session.call_sid, session.stream_sid)
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                nursery.start_soon(self._twilio_writer)
-                nursery.start_soon(self._model_leg)
-                nursery.start_soon(self._watchdog)
-                nursery.start_soon(self._inbound)
+            # The model leg sits outside the tasks' nursery so that, when the call ends, its
+            # link can still be closed politely (its reader must be alive to see the reply).
+            async with trio.open_nursery() as outer:
+                outer.start_soon(self._model_leg)
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    nursery.start_soon(self._twilio_writer)
+                    nursery.start_soon(self._watchdog)
+                    nursery.start_soon(self._inbound)
         finally:
             if not session.ended:
                 session.hang_up("media socket closed")
@@ -213,8 +226,14 @@ class Call:
         self._state_change.set()
 
     def _end_if_over(self) -> None:
-        if self.session.ended and self._nursery is not None:
+        if not self.session.ended:
+            return
+        if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
+        if self._pump_scope is not None:
+            self._pump_scope.cancel()  # the link then closes politely
+        else:
+            self._leg_scope.cancel()  # connecting, or between links: nothing to be polite to
 
     async def _perform(self, actions: Sequence[Action]) -> None:
         """Carry out what the session decided, in order."""
@@ -298,14 +317,15 @@ class Call:
     async def _model_leg(self) -> None:
         """Keep a model link open for the session, reconnecting when it asks to."""
         session = self.session
-        while True:
-            reason = await self._run_model_link()
-            if session.ended:
-                break
-            actions = session.on_model_lost(reason)
-            await self._perform(actions)
-            if not any(isinstance(action, ReconnectModel) for action in actions):
-                break
+        with self._leg_scope:
+            while True:
+                reason = await self._run_model_link()
+                if session.ended:
+                    break
+                actions = session.on_model_lost(reason)
+                await self._perform(actions)
+                if not any(isinstance(action, ReconnectModel) for action in actions):
+                    break
         self._end_if_over()
 
     async def _run_model_link(self) -> str:
@@ -343,24 +363,28 @@ class Call:
                 closed_because.append(f"closed while sending ({exc.code})")
                 cancel_scope.cancel()
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(writer, nursery.cancel_scope)
-            parse = rt.parse_server_event
-            stats = session.stats
-            try:
-                while True:
-                    text = await link.receive()
-                    stats.model_in += 1
-                    try:
-                        event = parse(text)
-                    except rt.RealtimeProtocolError as exc:
-                        self.metrics.incr("hotelvoice_model_bad_events_total", kind=exc.kind)
-                        self._problem(f"model_{exc.kind}", "bad model event: %s", exc)
-                        continue
-                    await self._perform(session.on_model(event))
-            except RealtimeClosed as exc:
-                closed_because.append(f"closed ({exc.code})")
-            nursery.cancel_scope.cancel()
+        if session.ended:
+            return "call over"
+        with trio.CancelScope() as self._pump_scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(writer, nursery.cancel_scope)
+                parse = rt.parse_server_event
+                stats = session.stats
+                try:
+                    while True:
+                        text = await link.receive()
+                        stats.model_in += 1
+                        try:
+                            event = parse(text)
+                        except rt.RealtimeProtocolError as exc:
+                            self.metrics.incr("hotelvoice_model_bad_events_total", kind=exc.kind)
+                            self._problem(f"model_{exc.kind}", "bad model event: %s", exc)
+                            continue
+                        await self._perform(session.on_model(event))
+                except RealtimeClosed as exc:
+                    closed_because.append(f"closed ({exc.code})")
+                nursery.cancel_scope.cancel()
+        self._pump_scope = None
         return closed_because[0] if closed_because else "closed"
 
     # ------------------------------------------------------------------ tools and endings

@@ -55,9 +55,7 @@ def twilio_texts(actions: list[Action]) -> list[dict[str, Any]]:
 
 def make(clock: Clock | None = None, **overrides: Any) -> CallSession:
     settings = attrs.evolve(Settings(), **overrides)
-    return CallSession(
-        call_sid="CA1", stream_sid=SID, settings=settings, clock=clock or Clock()
-    )
+    return CallSession(call_sid="CA1", stream_sid=SID, settings=settings, clock=clock or Clock())
 
 
 def ready(session: CallSession) -> list[Action]:
@@ -194,7 +192,9 @@ def test_speech_with_nothing_playing_sends_nothing() -> None:
     assert session.state == "listening"
 
 
-def function_call(session: CallSession, name: str, args: str, call_id: str = "call_1") -> list[Action]:
+def function_call(
+    session: CallSession, name: str, args: str, call_id: str = "call_1"
+) -> list[Action]:
     session.on_model(rt.ResponseCreated("resp_t"))
     return session.on_model(rt.FunctionCallArgumentsDone("resp_t", "item_f", call_id, name, args))
 
@@ -213,7 +213,11 @@ def test_tool_round_trip_sends_output_then_one_response_create_after_response_do
     assert model_texts(result) == [
         {
             "type": "conversation.item.create",
-            "item": {"type": "function_call_output", "call_id": "call_1", "output": '{"answer":"yes"}'},
+            "item": {
+                "type": "function_call_output",
+                "call_id": "call_1",
+                "output": '{"answer":"yes"}',
+            },
         }
     ]
     done = session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
@@ -280,7 +284,9 @@ def test_silence_reprompts_once_then_says_goodbye_and_hangs_up() -> None:
     clock.now = session.next_deadline()
     assert clock.now == 110.0
     reprompt = model_texts(session.on_deadline())
-    assert reprompt == [{"type": "response.create", "response": {"instructions": REPROMPT_INSTRUCTIONS}}]
+    assert reprompt == [
+        {"type": "response.create", "response": {"instructions": REPROMPT_INSTRUCTIONS}}
+    ]
     assert session.next_deadline() == 120.0
     clock.now = 120.0
     goodbye = model_texts(session.on_deadline())
@@ -301,7 +307,9 @@ def test_caller_speech_resets_the_reprompt() -> None:
     session.on_model(rt.SpeechStarted("u", 0))
     session.on_model(rt.SpeechStopped("u", 10))
     clock.now = session.next_deadline()
-    assert model_texts(session.on_deadline())[0]["response"]["instructions"] == REPROMPT_INSTRUCTIONS
+    assert (
+        model_texts(session.on_deadline())[0]["response"]["instructions"] == REPROMPT_INSTRUCTIONS
+    )
 
 
 def test_goodbye_that_never_plays_hangs_up_at_its_deadline() -> None:
@@ -350,7 +358,9 @@ def test_model_errors(code: str, ends: bool) -> None:
 
 def test_any_error_during_setup_is_fatal() -> None:
     session = make()
-    session.on_model(rt.RealtimeError("unknown_parameter", "bad", "invalid_request_error", None, None))
+    session.on_model(
+        rt.RealtimeError("unknown_parameter", "bad", "invalid_request_error", None, None)
+    )
     assert session.ended
 
 

@@ -1,0 +1,296 @@
+"""What the harness processes share: a lean WebSocket codec, audio tags, the clock.
+
+Why not trio-websocket in the harness: it hops every message from a reader task to the consumer
+through a memory channel and masks client frames in Python; at a few hundred calls that is tens of
+thousands of task switches per second on the harness core. This codec parses frames in the task
+that reads the socket and writes several frames with one ``send_all``. It speaks the subset of
+RFC 6455 the bridge uses: unfragmented or fragmented text/binary messages, ping/pong, close, no
+extensions. It is a benchmark tool, not a general WebSocket implementation.
+
+Audio tags: every 160-byte frame starts with 18 bytes ``magic(2) call(u32) index(u32) sent_ns(u64)``
+(little-endian), so its first 24 base64 characters decode alone (18 is a multiple of 3) and the
+rest of the frame is a constant filler encoded once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import struct
+import time
+from collections.abc import Iterable
+
+import trio
+
+FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz
+FRAME_S = 0.020
+BYTES_PER_MS = 8
+TAG = struct.Struct("<2sIIQ")  # magic, call index, frame/delta index, send time (monotonic ns)
+TAG_B64_CHARS = 24  # base64 of the 18-byte tag
+FRAME_B64_CHARS = 216  # base64 of 160 bytes
+CALLER_MAGIC = b"TW"  # caller audio (load generator -> bridge -> model)
+MODEL_MAGIC = b"MD"  # model audio (model -> bridge -> Twilio)
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+mono_ns = time.monotonic_ns  # CLOCK_MONOTONIC: one clock for every process on the machine
+
+
+def filler_b64(magic: bytes) -> str:
+    """Base64 of the 142 bytes after the tag (a fixed μ-law-looking pattern per direction)."""
+    seed = 0x7F if magic == CALLER_MAGIC else 0xFF
+    rest = bytes((seed - (i % 16)) & 0xFF for i in range(FRAME_BYTES - TAG.size))
+    return base64.b64encode(rest).decode("ascii")
+
+
+def tagged_payload(magic: bytes, call: int, index: int, sent_ns: int, filler: str) -> str:
+    """The base64 payload of one tagged 160-byte frame."""
+    return base64.b64encode(TAG.pack(magic, call, index, sent_ns)).decode("ascii") + filler
+
+
+def read_tag(b64: bytes | str) -> tuple[bytes, int, int, int]:
+    """Decode the tag from the first 24 base64 characters of a frame (ValueError if malformed)."""
+    try:
+        raw = binascii.a2b_base64(b64[:TAG_B64_CHARS])
+    except binascii.Error as exc:
+        raise ValueError(f"bad base64: {exc}") from None
+    if len(raw) != TAG.size:
+        raise ValueError("short frame")
+    magic, call, index, sent_ns = TAG.unpack(raw)
+    return magic, call, index, sent_ns
+
+
+def read_tags(b64: bytes) -> list[tuple[bytes, int, int, int]]:
+    """Tags of every 160-byte frame in a payload (the bridge may coalesce frames)."""
+    if len(b64) == FRAME_B64_CHARS:
+        return [read_tag(b64)]
+    raw = binascii.a2b_base64(b64)
+    return [TAG.unpack_from(raw, at) for at in range(0, len(raw) - TAG.size + 1, FRAME_BYTES)]
+
+
+class TrioClock:
+    """Converts CLOCK_MONOTONIC seconds (shared by all processes) to this process's trio clock.
+
+    trio's clock is ``perf_counter()`` (CLOCK_MONOTONIC on Linux) plus a random offset.
+    """
+
+    def __init__(self) -> None:
+        best = None
+        for _ in range(5):
+            before = time.monotonic()
+            now = trio.current_time()
+            after = time.monotonic()
+            if best is None or after - before < best[0]:
+                best = (after - before, now - (before + after) / 2)
+        assert best is not None
+        self.offset = best[1]
+
+    def at(self, monotonic_s: float) -> float:
+        return monotonic_s + self.offset
+
+
+# --------------------------------------------------------------------------------- WebSocket
+
+
+class WsClosed(Exception):
+    """The peer closed the WebSocket (close frame) or the TCP stream (EOF)."""
+
+
+def accept_key(key: bytes) -> bytes:
+    return base64.b64encode(hashlib.sha1(key.strip() + _WS_GUID).digest())
+
+
+def _unmask(data: bytes, key: bytes) -> bytes:
+    n = len(data)
+    if not n:
+        return data
+    mask = int.from_bytes((key * (n // 4 + 1))[:n], "little")
+    return (int.from_bytes(data, "little") ^ mask).to_bytes(n, "little")
+
+
+def encode_frame(payload: bytes, *, opcode: int = 1, masked: bool) -> bytes:
+    """One final frame. Client frames use the all-zero masking key (XOR is the identity):
+    legal on the wire, and free; the server's unmasking cost is the same for any key."""
+    n = len(payload)
+    b0 = 0x80 | opcode
+    bit = 0x80 if masked else 0
+    if n < 126:
+        head = bytes((b0, bit | n))
+    elif n < 65536:
+        head = struct.pack("!BBH", b0, bit | 126, n)
+    else:
+        head = struct.pack("!BBQ", b0, bit | 127, n)
+    return head + b"\0\0\0\0" + payload if masked else head + payload
+
+
+def close_frame(code: int = 1000, *, masked: bool) -> bytes:
+    return encode_frame(struct.pack("!H", code), opcode=8, masked=masked)
+
+
+class WebSocket:
+    """One WebSocket over a trio stream. ``client`` decides the masking direction.
+
+    Only one task may call ``send`` at a time (trio raises BusyResourceError otherwise);
+    ``receive`` queues pong/close replies in ``pending_control`` for the sender to flush.
+    """
+
+    def __init__(self, stream: trio.SocketStream, *, client: bool, leftover: bytes = b"") -> None:
+        self.stream = stream
+        self.client = client
+        self._buf = bytearray(leftover)
+        self._fragments: list[bytes] = []
+        self.close_received = False
+        self.close_sent = False
+        self.pending_control: list[bytes] = []
+
+    def frame(self, text: str | bytes, opcode: int = 1) -> bytes:
+        data = text.encode() if isinstance(text, str) else text
+        return encode_frame(data, opcode=opcode, masked=self.client)
+
+    def frames(self, texts: Iterable[str]) -> bytes:
+        masked = self.client
+        return b"".join(encode_frame(t.encode(), masked=masked) for t in texts)
+
+    async def send(self, data: bytes) -> None:
+        """Send ready-made frame bytes (see ``frame``/``frames``)."""
+        if self.pending_control:
+            data = b"".join(self.pending_control) + data
+            self.pending_control.clear()
+        await self.stream.send_all(data)
+
+    async def send_close(self, code: int = 1000) -> None:
+        if not self.close_sent:
+            self.close_sent = True
+            await self.send(close_frame(code, masked=self.client))
+
+    async def receive(self) -> list[bytes]:
+        """Wait for bytes; return the messages they complete (possibly none).
+
+        Raises WsClosed on EOF, or once a close frame was parsed and no message precedes it.
+        """
+        if self.close_received:
+            raise WsClosed("close frame received")
+        data = await self.stream.receive_some(262144)
+        if not data:
+            raise WsClosed("EOF")
+        self._buf += data
+        messages = self._parse()
+        if not messages and self.close_received:
+            raise WsClosed("close frame received")
+        return messages
+
+    def _parse(self) -> list[bytes]:
+        buf = self._buf
+        size = len(buf)
+        pos = 0
+        out: list[bytes] = []
+        while size - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            n = b1 & 0x7F
+            at = pos + 2
+            if n == 126:
+                if size - at < 2:
+                    break
+                n = (buf[at] << 8) | buf[at + 1]
+                at += 2
+            elif n == 127:
+                if size - at < 8:
+                    break
+                n = int.from_bytes(buf[at : at + 8], "big")
+                at += 8
+            key = None
+            if b1 & 0x80:
+                if size - at < 4:
+                    break
+                key = bytes(buf[at : at + 4])
+                at += 4
+            if size - at < n:
+                break
+            payload = bytes(buf[at : at + n])
+            pos = at + n
+            if key is not None and key != b"\0\0\0\0":
+                payload = _unmask(payload, key)
+            opcode = b0 & 0x0F
+            if opcode in (1, 2):
+                if b0 & 0x80:
+                    out.append(payload)
+                else:
+                    self._fragments = [payload]
+            elif opcode == 0:
+                self._fragments.append(payload)
+                if b0 & 0x80:
+                    out.append(b"".join(self._fragments))
+                    self._fragments = []
+            elif opcode == 9:
+                self.pending_control.append(encode_frame(payload, opcode=10, masked=self.client))
+            elif opcode == 8:
+                self.close_received = True
+                if not self.close_sent:
+                    self.close_sent = True
+                    self.pending_control.append(close_frame(1000, masked=self.client))
+                break
+        del buf[:pos]
+        return out
+
+
+def _header_end(buf: bytearray) -> int:
+    end = buf.find(b"\r\n\r\n")
+    if end < 0 and len(buf) > 65536:
+        raise WsClosed("HTTP head too long")
+    return end
+
+
+async def _read_head(stream: trio.SocketStream) -> tuple[bytes, bytes]:
+    buf = bytearray()
+    while (end := _header_end(buf)) < 0:
+        data = await stream.receive_some(65536)
+        if not data:
+            raise WsClosed("EOF during the upgrade")
+        buf += data
+    return bytes(buf[:end]), bytes(buf[end + 4 :])
+
+
+async def client_handshake(
+    stream: trio.SocketStream, host: str, resource: str, headers: dict[str, str]
+) -> WebSocket:
+    """HTTP/1.1 upgrade as a client; raises WsClosed unless the server answers 101."""
+    key = base64.b64encode(os.urandom(16))
+    lines = [
+        f"GET {resource} HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key.decode()}",
+        "Sec-WebSocket-Version: 13",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    head, rest = await _read_head(stream)
+    status = head.split(b"\r\n", 1)[0]
+    if b" 101 " not in status + b" ":
+        raise WsClosed(f"upgrade refused: {status.decode('latin-1', 'replace')}")
+    return WebSocket(stream, client=True, leftover=rest)
+
+
+async def server_handshake(stream: trio.SocketStream) -> tuple[WebSocket, str, dict[str, str]]:
+    """Answer an HTTP/1.1 upgrade with 101 (no extensions, no subprotocol).
+
+    Returns the socket, the request target and the request headers (names lower-cased).
+    """
+    head, rest = await _read_head(stream)
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    parts = request_line.split(" ")
+    target = parts[1] if len(parts) > 1 else "/"
+    key = headers.get("sec-websocket-key", "").encode("latin-1")
+    answer = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n"
+    )
+    await stream.send_all(answer)
+    return WebSocket(stream, client=False, leftover=rest), target, headers

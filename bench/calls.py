@@ -1,0 +1,896 @@
+"""How many concurrent calls one core of hotelvoice carries: a sweep over N simulated calls.
+
+Run from the repository root (it prints figures; it is not a test and asserts nothing):
+
+    .venv/bin/python bench/calls.py                 # default sweep, about 4 minutes
+    .venv/bin/python bench/calls.py --quick         # smoke run: N = 10, 50 for 8 s each
+    .venv/bin/python bench/calls.py --calls 50 100 --seconds 30
+
+For each N it starts a fresh ``hotelvoice serve`` pinned to one core (``taskset -c 0``), a scripted
+fake OpenAI Realtime server and a load generator playing Twilio, both pinned to another core, so
+the bridge has its core to itself. Calls ramp up over ``--ramp`` seconds; after ``--settle`` more
+seconds the measured window of ``--seconds`` starts; then every call sends ``stop`` at once.
+
+Each simulated call: signed webhook POST, signed WebSocket upgrade, ``connected``, ``start``,
+then a 160-byte μ-law frame every 20 ms on an absolute schedule, marks echoed when a model of
+Twilio's playout queue (8 bytes/ms) reaches them. The fake model answers with a 1-s response
+(50 deltas of 160 bytes, 20 ms apart) every 2 s per call. Every frame in either direction is
+tagged with its call, its index and its send time (CLOCK_MONOTONIC, shared by all processes):
+
+* inbound latency: generator send → fake model receive; outbound: model send → generator receive;
+* frames lost: frames sent in the window (up to 0.5 s before ``stop``) never seen at the far end;
+* crosstalk: a frame arriving on a call other than the one it is tagged for (both directions);
+* bridge CPU: utime+stime from /proc/PID/stat (with child processes) over the window, as % of
+  one core; RSS: VmRSS at the end of the window; per-call figures against the smallest N;
+* harness lag: actual send time minus scheduled time, in the generator and in the fake model.
+  A row whose harness lag p99 exceeds 5 ms gets "harness saturated" instead of a verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+PUBLIC_URL = "https://hotel.example.com"
+ACCOUNT_SID = "AC" + "0b5e7c41d2a3" + "9f" * 10
+AUTH_TOKEN = "bench0auth0token0f00dfeed0c0ffee"
+OPENAI_API_KEY = "sk-bench"
+DEFAULT_CALLS = (10, 25, 50, 75, 100, 150, 200)
+QUICK_CALLS = (10, 50)
+GOAL_N = 100
+GOAL_P99_MS = 20.0
+GOAL_CPU_PER_CALL = 0.4  # % of one core
+GOAL_MIB_PER_CALL = 0.1
+SATURATED_LAG_MS = 5.0
+FOREIGN_NOTE_PCT = 5.0  # other processes' use of our CPUs worth a warning
+LOSS_MARGIN_S = 0.5  # frames sent this close to `stop` may legitimately be dropped with the call
+# Twilio's speech-assistant-openai-realtime-api-python on this kind of 2-core machine.
+SAMPLE = {"holds": 50, "fails_from": 75, "cpu_per_call": 0.64, "mib_per_call": 0.08}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+QUIET = ("--log-level", "WARNING")
+_children: list[subprocess.Popen[bytes]] = []
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+class BenchError(Exception):
+    """A setup step failed (the service did not start, a helper died...)."""
+
+
+@dataclass
+class Pinning:
+    bridge_cpu: int | None
+    harness_cpu: int | None
+    taskset: str | None
+    note: str
+
+    def command(self, cpu: int | None, argv: list[str]) -> list[str]:
+        if cpu is None or self.taskset is None:
+            return argv
+        return [self.taskset, "-c", str(cpu), *argv]
+
+    def after_start(self, cpu: int | None, pid: int) -> None:
+        if cpu is not None and self.taskset is None:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(pid, {cpu})
+
+
+def choose_pinning(bridge_cpu: int | None, harness_cpu: int | None) -> Pinning:
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        allowed = list(range(os.cpu_count() or 1))
+    taskset = shutil.which("taskset")
+    how = "taskset -c" if taskset else "os.sched_setaffinity (taskset not found)"
+    if len(allowed) < 2:
+        return Pinning(
+            None,
+            None,
+            None,
+            f"only {len(allowed)} CPU available: NOT pinned, bridge and harness "
+            "share it, so figures are pessimistic for the bridge",
+        )
+    bridge = allowed[0] if bridge_cpu is None else bridge_cpu
+    harness = next(c for c in allowed if c != bridge) if harness_cpu is None else harness_cpu
+    if not hasattr(os, "sched_setaffinity") and taskset is None:
+        return Pinning(None, None, None, "no taskset and no sched_setaffinity: NOT pinned")
+    note = f"bridge on CPU {bridge}, fake model + load generator(s) on CPU {harness} ({how})"
+    if len(allowed) > 2:
+        note += f"; {len(allowed) - 2} more CPU(s) left idle"
+    return Pinning(bridge, harness, taskset, note)
+
+
+def spawn(
+    argv: list[str], *, env: dict[str, str], cwd: Path, stdout: Any
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout is not subprocess.PIPE else None,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,  # Ctrl-C reaches only us; we end the children ourselves
+    )
+    _children.append(process)
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes], *, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; only processes this script started."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait(5)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    if process in _children:
+        _children.remove(process)
+
+
+def stop_all() -> None:
+    for process in list(_children):
+        stop_process(process, grace=2.0)
+
+
+def read_line(process: subprocess.Popen[bytes], timeout: float, what: str) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    if not ready:
+        raise BenchError(f"{what}: no answer within {timeout:.0f} s")
+    line = process.stdout.readline().decode(errors="replace").strip()
+    if not line:
+        raise BenchError(f"{what} exited (code {process.wait(5)}) before it was ready")
+    return line
+
+
+def send_line(process: subprocess.Popen[bytes], line: str, *, close: bool = False) -> None:
+    assert process.stdin is not None
+    process.stdin.write(line.encode() + b"\n")
+    process.stdin.flush()
+    if close:
+        process.stdin.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def helper_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def service_env(model_port: int) -> dict[str, str]:
+    prefixes = ("HOTELVOICE_", "TWILIO_", "OPENAI_", "HOTEL_", "PUBLIC_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(
+        PUBLIC_URL=PUBLIC_URL,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_API_BASE="http://127.0.0.1:9",  # nothing leaves loopback (no REST call is expected)
+        OPENAI_API_KEY=OPENAI_API_KEY,
+        OPENAI_REALTIME_URL=f"ws://{HOST}:{model_port}/v1/realtime",
+        HOTELVOICE_SILENCE_TIMEOUT="3600",
+    )
+    return env
+
+
+def service_command() -> list[str]:
+    script = Path(sys.executable).parent / "hotelvoice"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "hotelvoice"]
+
+
+def wait_healthy(port: int, service: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.poll() is not None:
+            raise BenchError(f"hotelvoice serve exited with code {service.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as answer:
+                body: dict[str, Any] = json.loads(answer.read())
+                return body
+        except (OSError, ValueError, urllib.error.URLError):
+            time.sleep(0.1)
+    raise BenchError(f"hotelvoice serve: /healthz not answering after {timeout:.0f} s")
+
+
+def py_spy() -> str | None:
+    local = Path(sys.executable).parent / "py-spy"
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def start_profiler(
+    pid: int, output: Path, seconds: float, pin: Pinning, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """py-spy on the harness CPU, sampling the bridge without pausing it (--nonblocking)."""
+    binary = py_spy()
+    assert binary is not None
+    argv = [binary, "record", "--pid", str(pid), "--rate", "250", "--nonblocking"]
+    argv += ["--duration", str(max(1, int(seconds))), "--format", "raw", "--output", str(output)]
+    profiler = spawn(
+        pin.command(pin.harness_cpu, argv), env=env, cwd=REPO, stdout=subprocess.DEVNULL
+    )
+    pin.after_start(pin.harness_cpu, profiler.pid)
+    return profiler
+
+
+# ----------------------------------------------------------------------------- /proc
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from /proc/*/stat parent links)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def cpu_ticks(pids: Sequence[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total
+
+
+def cpu_user_system_ticks(cpu: int | None) -> int:
+    """user+nice+system ticks of one CPU from /proc/stat (0 when unknown)."""
+    if cpu is None:
+        return 0
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return 0
+    for line in lines:
+        if line.startswith(f"cpu{cpu} "):
+            user, nice, system = (int(v) for v in line.split()[1:4])
+            return user + nice + system
+    return 0
+
+
+def rss_mib(pids: Sequence[int]) -> float:
+    total_kib = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
+# ----------------------------------------------------------------------------- one point
+
+
+@dataclass
+class Row:
+    n: int
+    in_ms: tuple[float, float, float] | None = None
+    out_ms: tuple[float, float, float] | None = None
+    lost_in: int = 0
+    lost_out: int = 0
+    sent_in: int = 0
+    sent_out: int = 0
+    crosstalk: int = 0
+    failed: int = 0
+    cpu_pct: float = 0.0
+    rss_idle: float = 0.0
+    rss_mib: float = 0.0
+    gen_lag: tuple[float, float] = (0.0, 0.0)
+    model_lag: tuple[float, float] = (0.0, 0.0)
+    harness_cpu: float = 0.0
+    foreign_bridge_cpu: float = 0.0  # % of the bridge's CPU used by processes not ours
+    foreign_harness_cpu: float = 0.0
+    setup_p99_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    profile: Path | None = None
+
+    @property
+    def saturated(self) -> bool:
+        return max(self.gen_lag[0], self.model_lag[0]) > SATURATED_LAG_MS
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.error is None
+            and self.in_ms is not None
+            and self.out_ms is not None
+            and self.in_ms[1] <= GOAL_P99_MS
+            and self.out_ms[1] <= GOAL_P99_MS
+            and self.lost_in == 0
+            and self.lost_out == 0
+            and self.crosstalk == 0
+            and self.failed == 0
+            and self.sent_in > 0
+            and self.sent_out > 0
+        )
+
+    def why_not(self) -> str:
+        if self.error is not None:
+            return self.error
+        reasons = []
+        if self.in_ms is None or self.in_ms[1] > GOAL_P99_MS:
+            reasons.append("p99 in " + (f"{self.in_ms[1]:.1f} ms" if self.in_ms else "n/a"))
+        if self.out_ms is None or self.out_ms[1] > GOAL_P99_MS:
+            reasons.append("p99 out " + (f"{self.out_ms[1]:.1f} ms" if self.out_ms else "n/a"))
+        if self.lost_in or self.lost_out:
+            reasons.append(f"lost {self.lost_in}/{self.lost_out}")
+        if self.crosstalk:
+            reasons.append(f"crosstalk {self.crosstalk}")
+        if self.failed:
+            reasons.append(f"{self.failed} calls failed")
+        if not self.sent_in or not self.sent_out:
+            reasons.append("no audio measured")
+        return ", ".join(reasons)
+
+
+@dataclass
+class Config:
+    seconds: float
+    ramp: float
+    settle: float
+    generators: int
+    pinning: Pinning
+    keep_logs: bool = False
+    profile_dir: Path | None = None
+
+
+def percentiles_ms(samples_us: list[int]) -> tuple[float, float, float] | None:
+    if not samples_us:
+        return None
+    ordered = sorted(samples_us)
+
+    def rank(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.999999) - 1))] / 1e3
+
+    return rank(0.50), rank(0.99), ordered[-1] / 1e3
+
+
+def sleep_until(deadline: float) -> None:
+    delay = deadline - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def run_point(n: int, cfg: Config) -> Row:
+    """One N: fresh model, fresh service, generators; returns the measured row."""
+    row = Row(n)
+    with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
+        work = Path(tmp)
+        log_path = work / "service.log"
+        try:
+            _run_point(n, cfg, row, work, log_path)
+        except BenchError as exc:
+            row.error = str(exc)
+        finally:
+            stop_all()
+        problems = _service_problems(log_path)
+        if problems:
+            row.notes.append(f"service log: {problems}")
+        if row.error is not None and log_path.exists():
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            row.notes.append("service log tail:\n      " + "\n      ".join(tail))
+        if cfg.keep_logs and log_path.exists():
+            kept = Path(tempfile.gettempdir()) / f"hv-bench-service-{n}.log"
+            shutil.copy(log_path, kept)
+            row.notes.append(f"service log kept at {kept}")
+    return row
+
+
+def _service_problems(log_path: Path) -> str:
+    if not log_path.exists():
+        return ""
+    levels: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        for level in ("WARNING", "ERROR", "CRITICAL", "Traceback"):
+            if level in line:
+                levels[level] += 1
+                first.setdefault(level, line.strip()[:160])
+    return "; ".join(f"{count} {level} (first: {first[level]})" for level, count in levels.items())
+
+
+def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> None:
+    pin = cfg.pinning
+    env = helper_env()
+    python = sys.executable
+    model = spawn(
+        pin.command(pin.harness_cpu, [python, "-m", "bench._calls.fake_model", "--host", HOST]),
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+    )
+    pin.after_start(pin.harness_cpu, model.pid)
+    answer = read_line(model, 30, "fake model")
+    if not answer.startswith("PORT "):
+        raise BenchError(f"fake model said {answer!r}")
+    model_port = int(answer.split()[1])
+
+    port = free_port()
+    with log_path.open("wb") as log:
+        service = spawn(
+            pin.command(
+                pin.bridge_cpu,
+                [*service_command(), "serve", "--host", HOST, "--port", str(port), *QUIET],
+            ),
+            env=service_env(model_port),
+            cwd=work,  # no stray .env from the checkout
+            stdout=log,
+        )
+    pin.after_start(pin.bridge_cpu, service.pid)
+    health = wait_healthy(port, service, 60)
+    if health.get("backend") in (None, "none"):
+        row.notes.append(f"/healthz says backend {health.get('backend')!r}")
+
+    generators = []
+    results = []
+    procs = max(1, min(cfg.generators, n))
+    for proc in range(procs):
+        result = work / f"loadgen{proc}.json"
+        results.append(result)
+        argv = [python, "-m", "bench._calls.loadgen", "--port", str(port), "--total", str(n)]
+        argv += ["--proc", str(proc), "--procs", str(procs), "--public-url", PUBLIC_URL]
+        argv += ["--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN, "--result", str(result)]
+        generator = spawn(
+            pin.command(pin.harness_cpu, argv), env=env, cwd=REPO, stdout=subprocess.PIPE
+        )
+        pin.after_start(pin.harness_cpu, generator.pid)
+        generators.append(generator)
+    for generator in generators:
+        if read_line(generator, 60, "load generator") != "READY":
+            raise BenchError("load generator did not say READY")
+
+    service_pids = process_tree(service.pid)
+    time.sleep(0.5)
+    row.rss_idle = rss_mib(service_pids)
+    t0 = time.monotonic() + 0.2
+    w0 = t0 + cfg.ramp + cfg.settle
+    w1 = w0 + cfg.seconds
+    cutoff = w1 - min(LOSS_MARGIN_S, cfg.seconds / 2)
+    for generator in generators:
+        send_line(generator, f"GO {t0:.9f} {cfg.ramp:.9f} {w0:.9f} {w1:.9f} {cutoff:.9f}")
+
+    harness = [model.pid, *(g.pid for g in generators)]
+    ours = [os.getpid(), *harness]
+
+    def sample() -> tuple[float, int, int, int, int, int]:
+        service_pids = process_tree(service.pid)
+        return (
+            time.monotonic(),
+            cpu_ticks(service_pids),
+            cpu_ticks(harness),
+            cpu_ticks(ours),
+            cpu_user_system_ticks(pin.bridge_cpu),
+            cpu_user_system_ticks(pin.harness_cpu),
+        )
+
+    sleep_until(w0)
+    start = sample()
+    profiler = None
+    if cfg.profile_dir is not None:
+        profile_path = cfg.profile_dir / f"bridge-{n}.collapsed.txt"
+        profiler = start_profiler(service.pid, profile_path, cfg.seconds, pin, env)
+    sleep_until(w1)
+    end = sample()
+    if profiler is not None:
+        try:
+            profiler.wait(30)
+        except subprocess.TimeoutExpired:
+            stop_process(profiler)
+        row.profile = profile_path if profile_path.exists() else None
+    row.rss_mib = rss_mib(process_tree(service.pid))
+    elapsed = end[0] - start[0]
+    delta = [(e - s) / CLK_TCK / elapsed * 100 for s, e in zip(start, end, strict=True)]
+    row.cpu_pct, row.harness_cpu = delta[1], delta[2]
+    if pin.bridge_cpu is not None:
+        row.foreign_bridge_cpu = max(0.0, delta[4] - delta[1])
+        row.foreign_harness_cpu = max(0.0, delta[5] - delta[3])
+        if row.foreign_bridge_cpu > FOREIGN_NOTE_PCT or row.foreign_harness_cpu > FOREIGN_NOTE_PCT:
+            row.notes.append(
+                f"MACHINE BUSY: other processes used {row.foreign_bridge_cpu:.0f} % of the "
+                f"bridge's CPU and {row.foreign_harness_cpu:.0f} % of the harness CPU during "
+                "the window; latency figures are pessimistic"
+            )
+    if service.poll() is not None:
+        raise BenchError(f"hotelvoice serve died during the run (code {service.returncode})")
+
+    deadline = w1 + 30
+    for generator in generators:
+        try:
+            generator.wait(max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise BenchError("a load generator did not finish within 30 s of stop") from None
+        if generator.returncode != 0:
+            raise BenchError(f"a load generator failed (exit code {generator.returncode})")
+    model_result = work / "model.json"
+    send_line(model, f"DUMP {model_result} {w0:.9f} {w1:.9f} {cutoff:.9f}", close=True)
+    try:
+        model.wait(60)
+    except subprocess.TimeoutExpired:
+        raise BenchError("the fake model did not write its figures within 60 s") from None
+    stop_process(service)
+    _merge(row, [json.loads(r.read_text()) for r in results], json.loads(model_result.read_text()))
+
+
+def _merge(row: Row, gens: list[dict[str, Any]], model: dict[str, Any]) -> None:
+    out_lat: list[int] = []
+    gen_lag: list[int] = []
+    setup: list[float] = []
+    in_sent: dict[str, int] = {}
+    out_seen: dict[str, int] = {}
+    failures: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for gen in gens:
+        out_lat += gen["out_lat_us"]
+        gen_lag += gen["gen_lag_us"]
+        setup += gen["setup_ms"]
+        in_sent.update(gen["in_sent"])
+        out_seen.update(gen["out_seen"])
+        failures.update(gen["failures"])
+        counts.update(gen["counts"])
+    model_counts: Counter[str] = Counter(model["counts"])
+    row.in_ms = percentiles_ms(model["in_lat_us"])
+    row.out_ms = percentiles_ms(out_lat)
+    in_seen: dict[str, int] = model["in_seen"]
+    out_sent: dict[str, int] = model["out_sent"]
+    row.sent_in = sum(in_sent.values())
+    row.sent_out = sum(out_sent.values())
+    row.lost_in = sum(max(0, sent - in_seen.get(call, 0)) for call, sent in in_sent.items())
+    row.lost_out = sum(max(0, sent - out_seen.get(call, 0)) for call, sent in out_sent.items())
+    row.crosstalk = counts["out_crosstalk"] + model_counts["in_crosstalk"]
+    row.failed = sum(failures.values())
+    gen_ms = percentiles_ms(gen_lag)
+    model_ms = percentiles_ms(model["model_lag_us"])
+    row.gen_lag = (gen_ms[1], gen_ms[2]) if gen_ms else (0.0, 0.0)
+    row.model_lag = (model_ms[1], model_ms[2]) if model_ms else (0.0, 0.0)
+    setup_ms = percentiles_ms([int(s * 1000) for s in setup])
+    row.setup_p99_ms = setup_ms[1] if setup_ms else 0.0
+    if failures:
+        row.notes.append("call failures: " + ", ".join(f"{k} ×{v}" for k, v in failures.items()))
+    odd = {
+        k: v
+        for k, v in (counts + model_counts).items()
+        if "corrupt" in k or "duplicates" in k or "unexpected" in k or "bad" in k
+    }
+    odd.update({k: v for k, v in model_counts.items() if k in ("handshake_failed", "send_failed")})
+    if model["in_duplicates"]:
+        odd["inbound duplicates"] = model["in_duplicates"]
+    if odd:
+        row.notes.append("anomalies: " + ", ".join(f"{k}: {v}" for k, v in sorted(odd.items())))
+    bound = model_counts["connections_bound"]
+    if bound != row.n - row.failed:
+        row.notes.append(f"model sessions carrying audio: {bound} of {row.n}")
+    row.notes.append(
+        f"traffic: {row.sent_in} caller frames and {row.sent_out} model deltas in the loss window; "
+        f"marks {counts['marks received']} received / {counts['marks echoed']} echoed; "
+        f"clears {counts['clears']}"
+    )
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _fmt3(values: tuple[float, float, float] | None) -> str:
+    if values is None:
+        return f"{'n/a':>20}"
+    return f"{values[0]:6.1f} {values[1]:6.1f} {values[2]:6.1f}"
+
+
+HEADER = (
+    "      |  inbound ms          |  outbound ms         | lost    |       |      "
+    "| bridge (1 core)      | per call       | setup | harness lag p99/max ms   | harness\n"
+    "    N |    p50    p99    max |    p50    p99    max | in/out  | xtalk | fail "
+    "|  CPU%  RSS MiB (idle)| CPU%   MiB     | p99 ms| generator    fake model  |  CPU% | verdict"
+)
+
+
+def format_row(row: Row, base: Row | None) -> str:
+    if row.error is not None and row.in_ms is None:
+        return f"{row.n:5d} | error: {row.error}"
+    per_call_cpu = row.cpu_pct / row.n
+    if base is not None and base is not row and row.n > base.n:
+        per_call_mib = f"{(row.rss_mib - base.rss_mib) / (row.n - base.n):6.3f}"
+    else:
+        per_call_mib = "   —  "
+    if row.saturated:
+        verdict = "harness saturated"
+    elif row.holds:
+        verdict = "holds"
+    else:
+        verdict = "fails: " + row.why_not()
+    return (
+        f"{row.n:5d} | {_fmt3(row.in_ms)} | {_fmt3(row.out_ms)} "
+        f"| {row.lost_in:3d}/{row.lost_out:<3d} "
+        f"| {row.crosstalk:5d} | {row.failed:4d} | {row.cpu_pct:5.1f} {row.rss_mib:6.1f} "
+        f"({row.rss_idle:5.1f}) | {per_call_cpu:5.2f} {per_call_mib} | {row.setup_p99_ms:5.0f} "
+        f"| {row.gen_lag[0]:4.1f}/{row.gen_lag[1]:<6.1f} {row.model_lag[0]:4.1f}/"
+        f"{row.model_lag[1]:<6.1f} | {row.harness_cpu:5.1f} | {verdict}"
+    )
+
+
+def verdict(rows: list[Row]) -> list[str]:
+    lines = ["", f"Verdict against the goals (N = {GOAL_N} on one core):"]
+    measured = [r for r in rows if r.error is None or r.in_ms is not None]
+    base = min(measured, key=lambda r: r.n) if measured else None
+    goal = next((r for r in rows if r.n == GOAL_N), None)
+    if goal is None:
+        lines.append(f"  N = {GOAL_N} was not in this sweep: no verdict (add it to --calls).")
+    elif goal.saturated:
+        lines.append(
+            f"  harness saturated at N = {GOAL_N} (lag p99 generator {goal.gen_lag[0]:.1f} ms, "
+            f"fake model {goal.model_lag[0]:.1f} ms > {SATURATED_LAG_MS:.0f} ms): no verdict."
+        )
+    elif goal.error is not None and goal.in_ms is None:
+        lines.append(f"  N = {GOAL_N} did not run: {goal.error}")
+    else:
+        checks: list[tuple[str, str, bool | None]] = []
+        in_p99 = goal.in_ms[1] if goal.in_ms else None
+        out_p99 = goal.out_ms[1] if goal.out_ms else None
+        checks.append(
+            (
+                f"p99 inbound ≤ {GOAL_P99_MS:.0f} ms",
+                f"{in_p99:.1f} ms" if in_p99 is not None else "n/a",
+                in_p99 is not None and in_p99 <= GOAL_P99_MS,
+            )
+        )
+        checks.append(
+            (
+                f"p99 outbound ≤ {GOAL_P99_MS:.0f} ms",
+                f"{out_p99:.1f} ms" if out_p99 is not None else "n/a",
+                out_p99 is not None and out_p99 <= GOAL_P99_MS,
+            )
+        )
+        checks.append(
+            (
+                "no frame lost (in/out)",
+                f"{goal.lost_in}/{goal.lost_out} of {goal.sent_in}/{goal.sent_out}",
+                goal.lost_in == 0 and goal.lost_out == 0 and goal.sent_in > 0,
+            )
+        )
+        checks.append(("no crosstalk", str(goal.crosstalk), goal.crosstalk == 0))
+        checks.append(("no failed call", str(goal.failed), goal.failed == 0))
+        cpu = goal.cpu_pct / goal.n
+        checks.append(
+            (f"CPU ≤ {GOAL_CPU_PER_CALL} % of a core per call", f"{cpu:.3f} %", cpu <= 0.4)
+        )
+        if base is not None and base.n < goal.n:
+            mib = (goal.rss_mib - base.rss_mib) / (goal.n - base.n)
+            checks.append(
+                (
+                    f"RSS ≤ {GOAL_MIB_PER_CALL} MiB per added call",
+                    f"{mib:.3f} MiB (vs N = {base.n})",
+                    mib <= GOAL_MIB_PER_CALL,
+                )
+            )
+        else:
+            checks.append(
+                (f"RSS ≤ {GOAL_MIB_PER_CALL} MiB per added call", "needs a smaller N", None)
+            )
+        for name, value, ok in checks:
+            mark = "ok" if ok else ("n/a" if ok is None else "FAIL")
+            lines.append(f"  {name:34s} {value:28s} {mark}")
+        met = all(ok is not False for _, _, ok in checks)
+        lines.append(f"  => N = {GOAL_N}: {'MEETS' if met else 'DOES NOT MEET'} the goals")
+
+    usable = [r for r in rows if not r.saturated]
+    holding = [r for r in usable if r.holds]
+    if holding:
+        best = max(holding, key=lambda r: r.n)
+        above = [r for r in rows if r.n > best.n]
+        text = (
+            f"  largest N holding p99 ≤ {GOAL_P99_MS:.0f} ms both ways, no loss, "
+            f"no crosstalk: {best.n}"
+        )
+        if above:
+            nxt = min(above, key=lambda r: r.n)
+            text += f" (next, N = {nxt.n}: " + (
+                "harness saturated)" if nxt.saturated else f"{nxt.why_not()})"
+            )
+        lines.append(text)
+        failing_below = [r.n for r in usable if r.n < best.n and not r.holds]
+        if failing_below:
+            lines.append(f"  note: smaller N that did not hold: {failing_below}")
+    else:
+        lines.append(
+            "  no N of this sweep holds p99 ≤ 20 ms both ways with no loss and no crosstalk"
+        )
+    saturated = [r.n for r in rows if r.saturated]
+    if saturated:
+        lines.append(f"  harness saturated (no verdict) at N = {saturated}")
+    lines.append(
+        f"  Twilio's Python sample, same kind of 2-core machine: holds {SAMPLE['holds']} calls "
+        f"(fails from {SAMPLE['fails_from']}), {SAMPLE['cpu_per_call']} % of a core and "
+        f"{SAMPLE['mib_per_call']} MiB per call."
+    )
+    if base is not None and goal is not None and goal.in_ms is not None:
+        cpu = goal.cpu_pct / goal.n
+        lines.append(
+            f"  hotelvoice at N = {GOAL_N}: {cpu:.3f} % of a core per call "
+            f"({SAMPLE['cpu_per_call'] / cpu:.1f}x less than the sample)"
+            if cpu > 0
+            else ""
+        )
+    return lines
+
+
+def print_profile(row: Row) -> None:
+    assert row.profile is not None
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from bench._calls.profile import summarize
+
+    print(f"      py-spy profile of the bridge at N = {row.n} ({row.profile}):")
+    for line in summarize(row.profile, root=str(REPO) + "/"):
+        print(f"    {line}")
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/calls.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help=f"numbers of concurrent calls to sweep (default {' '.join(map(str, DEFAULT_CALLS))})",
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="measured steady-state seconds per N (default 20)"
+    )
+    parser.add_argument("--ramp", type=float, default=2.0, help="seconds to start all calls")
+    parser.add_argument(
+        "--settle", type=float, default=1.0, help="seconds after the ramp before measuring"
+    )
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=1,
+        help="load-generator processes (all on the harness CPU; default 1)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: N = 10 and 50 for 8 s (unless overridden)"
+    )
+    parser.add_argument("--bridge-cpu", type=int, help="CPU for the bridge (default: the first)")
+    parser.add_argument("--harness-cpu", type=int, help="CPU for the harness (default: the second)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record the bridge with py-spy during each window (raw stacks into DIR) and print "
+        "its hottest functions; sampling perturbs the figures a little",
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="copy each service log to the temp directory"
+    )
+    args = parser.parse_args(argv)
+    if args.calls is None:
+        args.calls = list(QUICK_CALLS if args.quick else DEFAULT_CALLS)
+    if args.seconds is None:
+        args.seconds = 8.0 if args.quick else 20.0
+    if any(n < 1 for n in args.calls) or args.seconds <= 1 or args.ramp < 0 or args.settle < 0:
+        parser.error("--calls must be ≥ 1, --seconds > 1, --ramp and --settle ≥ 0")
+    return args
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    pinning = choose_pinning(args.bridge_cpu, args.harness_cpu)
+    if pinning.harness_cpu is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {pinning.harness_cpu})  # keep this process off the bridge's
+    cfg = Config(args.seconds, args.ramp, args.settle, args.generators, pinning, args.keep_logs)
+    if args.profile is not None:
+        if py_spy() is None:
+            print("--profile needs py-spy (.venv/bin/pip install py-spy)", file=sys.stderr)
+            return 2
+        args.profile.mkdir(parents=True, exist_ok=True)
+        cfg.profile_dir = args.profile.resolve()
+    calls = sorted(set(args.calls))
+    per_point = args.seconds + args.ramp + args.settle + 6
+    print("hotelvoice calls benchmark: concurrent simulated Twilio calls against one bridge core")
+    print(f"  pinning: {pinning.note}")
+    print(
+        f"  sweep N = {calls}; ramp {args.ramp:g} s + settle {args.settle:g} s, then "
+        f"{args.seconds:g} s measured per N (about {len(calls) * per_point / 60:.1f} min in all)"
+    )
+    print(
+        "  per call: 50 tagged caller frames/s in; the fake model speaks 1 s (50 × 160 B) every"
+        f" 2 s; {args.generators} load generator process(es)"
+    )
+    print()
+    print(HEADER)
+    rows: list[Row] = []
+    with terminate_as_interrupt():
+        try:
+            for n in calls:
+                row = run_point(n, cfg)
+                rows.append(row)
+                base = min(rows, key=lambda r: r.n)
+                print(format_row(row, base), flush=True)
+                for note in row.notes:
+                    print(f"      {note}", flush=True)
+                if row.profile is not None:
+                    print_profile(row)
+        except KeyboardInterrupt:
+            print("\ninterrupted: stopping every process this benchmark started", file=sys.stderr)
+            return 130
+        finally:
+            stop_all()
+    for line in verdict(rows):
+        if line:
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Tests for hotelvoice.realtime."""
+
+from __future__ import annotations
