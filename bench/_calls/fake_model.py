@@ -14,8 +14,8 @@ time) so the load generator can time it and spot audio that reached the wrong ca
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import os
 import sys
 from array import array
 from collections import Counter
@@ -26,11 +26,11 @@ import trio
 
 from bench._calls.wire import (
     CALLER_MAGIC,
-    FRAME_S,
     MODEL_MAGIC,
+    Pump,
     TrioClock,
-    WebSocket,
     WsClosed,
+    WsCodec,
     filler_b64,
     mono_ns,
     read_tag,
@@ -38,8 +38,9 @@ from bench._calls.wire import (
     tagged_payload,
 )
 
-RESPONSE_EVERY_S = 2.0
+RESPONSE_EVERY_NS = 2_000_000_000
 RESPONSE_FRAMES = 50  # 1 s of audio
+FRAME_NS = 20_000_000
 APPEND_PREFIX = b'{"type":"input_audio_buffer.append","audio":"'
 AUDIO_KEY = b'"audio":"'
 FILLER = filler_b64(MODEL_MAGIC)
@@ -94,74 +95,70 @@ class Recorder:
 
 
 class ModelConnection:
-    def __init__(self, ws: WebSocket, rec: Recorder, clock: TrioClock, number: int) -> None:
-        self.ws = ws
+    """One bridge-to-model socket, driven by the pump once the upgrade is done."""
+
+    def __init__(self, fd: int, codec: WsCodec, rec: Recorder, pump: Pump, number: int) -> None:
+        self.fd = fd
+        self.codec = codec
+        self.out = bytearray()
         self.rec = rec
-        self.clock = clock
+        self.pump = pump
         self.number = number
+        self.done = trio.Event()
         self.call: int | None = None  # bound by the first caller frame
         self.greeting_requested = False
         self.speaking = False
-        self.nursery: trio.Nursery | None = None
+        # Response schedule.
+        self._first_ns = 0
+        self._index = 0  # deltas sent on this connection
+        self._response = 0
+        self._frame = 0  # within the current response
+        self._head = ""
+        self._response_id = self._item_id = ""
 
-    async def run(self) -> None:
-        ws = self.ws
+    def start(self) -> None:
+        session = {"type": "realtime", "model": "gpt-realtime"}
+        created = {
+            "type": "session.created",
+            "event_id": f"evt_sc{self.number}",
+            "session": session,
+        }
+        self.pump.add(self)
+        self.pump.send(self, self.codec.frame(json.dumps(created)))
+
+    def on_closed(self) -> None:
+        self.done.set()
+
+    def on_messages(self, messages: list[bytes], now: int) -> None:
         rec = self.rec
-        counts = rec.counts
-        in_call, in_index = rec.in_call.append, rec.in_index.append
-        in_sent, in_recv = rec.in_sent.append, rec.in_recv.append
-        await ws.send(
-            ws.frame(
-                json.dumps(
-                    {
-                        "type": "session.created",
-                        "event_id": f"evt_sc{self.number}",
-                        "session": {"type": "realtime", "model": "gpt-realtime"},
-                    }
-                )
-            )
-        )
-        async with trio.open_nursery() as nursery:
-            self.nursery = nursery
+        for message in messages:
+            if message.startswith(APPEND_PREFIX):
+                at = len(APPEND_PREFIX)
+            else:
+                at = message.find(AUDIO_KEY) + len(AUDIO_KEY)
+                if at < len(AUDIO_KEY) or b"input_audio_buffer.append" not in message:
+                    self._other(message)
+                    continue
             try:
-                while True:
-                    messages = await ws.receive()
-                    now = mono_ns()
-                    for message in messages:
-                        if message.startswith(APPEND_PREFIX):
-                            at = len(APPEND_PREFIX)
-                        else:
-                            at = message.find(AUDIO_KEY) + len(AUDIO_KEY)
-                            if at < len(AUDIO_KEY) or b"input_audio_buffer.append" not in message:
-                                await self._other(message)
-                                continue
-                        try:
-                            magic, call, index, sent = read_tag(message[at : at + 24])
-                        except ValueError:
-                            counts["in_corrupt"] += 1
-                            continue
-                        if magic != CALLER_MAGIC:
-                            counts["in_corrupt"] += 1
-                            continue
-                        in_call(call)
-                        in_index(index)
-                        in_sent(sent)
-                        in_recv(now)
-                        if self.call is None:
-                            self.call = call
-                            counts["connections_bound"] += 1
-                            self._maybe_speak()
-                        elif call != self.call:
-                            counts["in_crosstalk"] += 1
-            except (WsClosed, trio.BrokenResourceError, trio.ClosedResourceError):
-                pass
-            nursery.cancel_scope.cancel()
-        # Flush a pending close reply, without waiting for a peer that stopped reading.
-        with trio.move_on_after(1):
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await ws.send(b"")
+                magic, call, index, sent = read_tag(message[at : at + 24])
+            except ValueError:
+                rec.counts["in_corrupt"] += 1
+                continue
+            if magic != CALLER_MAGIC:
+                rec.counts["in_corrupt"] += 1
+                continue
+            rec.in_call.append(call)
+            rec.in_index.append(index)
+            rec.in_sent.append(sent)
+            rec.in_recv.append(now)
+            if self.call is None:
+                self.call = call
+                rec.counts["connections_bound"] += 1
+                self._maybe_speak()
+            elif call != self.call:
+                rec.counts["in_crosstalk"] += 1
 
-    async def _other(self, message: bytes) -> None:
+    def _other(self, message: bytes) -> None:
         counts = self.rec.counts
         try:
             event = json.loads(message)
@@ -176,68 +173,65 @@ class ModelConnection:
                 "event_id": f"evt_su{self.number}_{counts['received session.update']}",
                 "session": event.get("session") or {"type": "realtime"},
             }
-            await self._send_now(json.dumps(reply))
+            self.pump.send(self, self.codec.frame(json.dumps(reply)))
         elif kind == "response.create":
             self.greeting_requested = True
             self._maybe_speak()
 
-    async def _send_now(self, text: str) -> None:
-        if self.speaking:  # the responder owns the socket: it flushes this with its next frame
-            self.ws.pending_control.append(self.ws.frame(text))
-        else:
-            await self.ws.send(self.ws.frame(text))
-
     def _maybe_speak(self) -> None:
         if self.call is not None and self.greeting_requested and not self.speaking:
-            assert self.nursery is not None
             self.speaking = True
-            self.nursery.start_soon(self._respond, self.call)
+            self._first_ns = mono_ns() + 5_000_000
+            self._begin_response()
+            self.pump.call_at(self._first_ns, self._send_delta)
 
-    async def _respond(self, call: int) -> None:
-        """A 1-s response every 2 s, each delta on an absolute 20 ms schedule."""
-        ws = self.ws
-        rec = self.rec
-        at = self.clock.at
-        out_call, out_sent, out_sched = (
-            rec.out_call.append,
-            rec.out_sent.append,
-            rec.out_sched.append,
+    def _begin_response(self) -> None:
+        call, response = self.call, self._response
+        self._response_id = response_id = f"resp_{call}_{response}"
+        self._item_id = item_id = f"item_{call}_{response}"
+        self._head = (
+            '{"type":"response.output_audio.delta","event_id":"e'
+            + f'{call}_%d","response_id":"{response_id}","item_id":"{item_id}",'
+            + '"output_index":0,"content_index":0,"delta":"%s"}'
         )
-        first_ns = mono_ns() + 5_000_000
-        index = 0
-        response = 0
-        try:
-            while True:
-                response_id = f"resp_{call}_{response}"
-                item_id = f"item_{call}_{response}"
-                head = (
-                    '{"type":"response.output_audio.delta","event_id":"e'
-                    + f'{call}_%d","response_id":"{response_id}","item_id":"{item_id}",'
-                    + '"output_index":0,"content_index":0,"delta":"%s"}'
-                )
-                start_ns = first_ns + int(response * RESPONSE_EVERY_S * 1e9)
-                for j in range(RESPONSE_FRAMES):
-                    sched_ns = start_ns + int(j * FRAME_S * 1e9)
-                    await trio.sleep_until(at(sched_ns / 1e9))
-                    now = mono_ns()
-                    text = head % (index, tagged_payload(MODEL_MAGIC, call, index, now, FILLER))
-                    data = ws.frame(text)
-                    if j == 0:
-                        data = ws.frame(_response_event("response.created", response_id)) + data
-                    elif j == RESPONSE_FRAMES - 1:
-                        data += ws.frame(
-                            f'{{"type":"response.output_audio.done","event_id":"ead_{item_id}",'
-                            f'"response_id":"{response_id}","item_id":"{item_id}",'
-                            '"output_index":0,"content_index":0}'
-                        ) + ws.frame(_response_event("response.done", response_id))
-                    await ws.send(data)
-                    out_call(call)
-                    out_sent(now)
-                    out_sched(sched_ns)
-                    index += 1
-                response += 1
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            rec.counts["send_failed"] += 1
+        self._frame = 0
+
+    def _send_delta(self, sched_ns: int) -> None:
+        """One delta of a 1-s response; responses start every 2 s on an absolute schedule."""
+        if self.fd < 0 or self.done.is_set():
+            return
+        call = self.call
+        assert call is not None
+        codec = self.codec
+        rec = self.rec
+        now = mono_ns()
+        index = self._index
+        data = codec.frame(
+            self._head % (index, tagged_payload(MODEL_MAGIC, call, index, now, FILLER))
+        )
+        j = self._frame
+        if j == 0:
+            data = codec.frame(_response_event("response.created", self._response_id)) + data
+        elif j == RESPONSE_FRAMES - 1:
+            response_id, item_id = self._response_id, self._item_id
+            data += codec.frame(
+                f'{{"type":"response.output_audio.done","event_id":"ead_{item_id}",'
+                f'"response_id":"{response_id}","item_id":"{item_id}",'
+                '"output_index":0,"content_index":0}'
+            ) + codec.frame(_response_event("response.done", response_id))
+        self.pump.send(self, data)
+        rec.out_call.append(call)
+        rec.out_sent.append(now)
+        rec.out_sched.append(sched_ns)
+        self._index += 1
+        self._frame += 1
+        if self._frame < RESPONSE_FRAMES:
+            next_ns = sched_ns + FRAME_NS
+        else:
+            self._response += 1
+            self._begin_response()
+            next_ns = self._first_ns + self._response * RESPONSE_EVERY_NS
+        self.pump.call_at(next_ns, self._send_delta)
 
 
 def _response_event(kind: str, response_id: str) -> str:
@@ -259,32 +253,36 @@ def _response_event(kind: str, response_id: str) -> str:
 
 async def amain(host: str, port: int) -> None:
     rec = Recorder()
-    clock = TrioClock()
+    pump = Pump(TrioClock())
     numbers = iter(range(1, 1 << 30))
 
     async def handler(stream: trio.SocketStream) -> None:
         number = next(numbers)
         rec.counts["connections"] += 1
         try:
-            ws, target, headers = await server_handshake(stream)
+            codec, target, headers = await server_handshake(stream)
         except (WsClosed, trio.BrokenResourceError):
             rec.counts["handshake_failed"] += 1
-            await stream.aclose()
             return
         if headers.get("authorization") != EXPECTED_AUTH:
             rec.counts["bad_authorization"] += 1
         if "model=gpt-realtime" not in target:
             rec.counts["no_model_in_url"] += 1
+        connection = ModelConnection(stream.socket.fileno(), codec, rec, pump, number)
         try:
-            await ModelConnection(ws, rec, clock, number).run()
+            connection.start()
+            await connection.done.wait()
         finally:
-            await trio.aclose_forcefully(stream)
+            pump.remove(connection)
+            connection.fd = -1
+        # serve_tcp closes the stream when this returns.
 
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(pump.run)
         listeners = await nursery.start(partial(trio.serve_tcp, handler, port, host=host))
         bound = listeners[0].socket.getsockname()[1]
         print(f"PORT {bound}", flush=True)
-        stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
+        stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
         line = b""
         while b"\n" not in line:
             data = await stdin.receive_some(4096)
@@ -295,6 +293,7 @@ async def amain(host: str, port: int) -> None:
         if len(parts) == 5 and parts[0] == "DUMP":
             path, w0, w1, cutoff = parts[1], float(parts[2]), float(parts[3]), float(parts[4])
             result = rec.dump(w0, w1, cutoff)
+            result["counts"]["pump wake-ups"] = pump.wakeups
             await trio.Path(path).write_text(json.dumps(result))
         nursery.cancel_scope.cancel()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import re
 import sys
 import time
@@ -32,9 +33,10 @@ from bench._calls.wire import (
     BYTES_PER_MS,
     CALLER_MAGIC,
     MODEL_MAGIC,
+    Pump,
     TrioClock,
-    WebSocket,
     WsClosed,
+    WsCodec,
     client_handshake,
     filler_b64,
     mono_ns,
@@ -49,7 +51,8 @@ MARK_PREFIX = b'{"event":"mark"'
 PAYLOAD_KEY = b'"payload":"'
 NAME_KEY = b'"name":'
 FILLER = filler_b64(CALLER_MAGIC)
-CLOSE_WAIT_S = 3.0
+CLOSE_WAIT_NS = 3_000_000_000
+FRAME_NS = 20_000_000
 
 
 def call_sid(g: int) -> str:
@@ -105,19 +108,39 @@ class Playout:
 
 
 class SimulatedCall:
-    def __init__(self, g: int, args: argparse.Namespace, plan: Plan, shared: Shared) -> None:
+    """One call: set up in its own trio task, then driven by the pump (timer + socket events)."""
+
+    def __init__(
+        self, g: int, args: argparse.Namespace, plan: Plan, shared: Shared, pump: Pump
+    ) -> None:
         self.g = g
         self.args = args
         self.plan = plan
         self.shared = shared
+        self.pump = pump
         self.call_sid = call_sid(g)
         self.stream_sid = stream_sid(g)
         self.playout = Playout()
         self.seq = 0
         self.out_seen: set[int] = set()
         self.server_closed = False
-        self.in_sent = 0  # caller frames sent in [w0, cutoff]
         self.stop_sent = False
+        self.in_sent = 0  # caller frames sent in [w0, cutoff]
+        self.done = trio.Event()
+        # For the pump.
+        self.fd = -1
+        self.codec = WsCodec(client=True)
+        self.out = bytearray()
+        self._frame = 0
+        self._first_ns = 0
+        sid = self.stream_sid
+        self._media = (
+            '{"event":"media","sequenceNumber":"%d","streamSid":"' + sid + '",'
+            '"media":{"track":"inbound","chunk":"%d","timestamp":"%d","payload":"%s"}}'
+        )
+        self._mark = (
+            '{"event":"mark","sequenceNumber":"%d","streamSid":"' + sid + '","mark":{"name":%s}}'
+        )
 
     async def run(self, http: httpx.AsyncClient, clock: TrioClock) -> None:
         plan, shared, args = self.plan, self.shared, self.args
@@ -160,7 +183,7 @@ class SimulatedCall:
             return
         try:
             try:
-                ws = await client_handshake(
+                self.codec = await client_handshake(
                     stream,
                     f"127.0.0.1:{args.port}",
                     "/twilio/media",
@@ -169,14 +192,21 @@ class SimulatedCall:
             except (WsClosed, trio.BrokenResourceError) as exc:
                 shared.failures[f"upgrade: {exc}"[:60]] += 1
                 return
-            await self._stream(ws, parameters, began, clock)
+            self.fd = stream.socket.fileno()
+            self._begin(parameters)
+            shared.setup_ms.append((time.monotonic() - began) * 1000)
+            await self.done.wait()
         finally:
+            self.pump.remove(self)
+            self.fd = -1
             await trio.aclose_forcefully(stream)
+        if self.server_closed and not self.stop_sent:
+            shared.failures["closed by the bridge before stop"] += 1
+        shared.in_sent[self.g] = self.in_sent
+        shared.out_seen[self.g] = len(self.out_seen)
 
-    async def _stream(
-        self, ws: WebSocket, parameters: dict[str, str], began: float, clock: TrioClock
-    ) -> None:
-        shared, args = self.shared, self.args
+    def _begin(self, parameters: dict[str, str]) -> None:
+        args = self.args
         sid = self.stream_sid
         connected = '{"event":"connected","protocol":"Call","version":"1.0.0"}'
         start = json.dumps(
@@ -194,122 +224,93 @@ class SimulatedCall:
                 },
             }
         )
-        await ws.send(ws.frames([connected, start]))
-        shared.setup_ms.append((time.monotonic() - began) * 1000)
         self.seq = 1
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._reader, ws, nursery.cancel_scope)
-            try:
-                await self._sender(ws, clock)
-                if not self.server_closed:
-                    self.seq += 1
-                    stop = (
-                        f'{{"event":"stop","sequenceNumber":"{self.seq}","streamSid":"{sid}",'
-                        f'"stop":{{"accountSid":"{args.account_sid}",'
-                        f'"callSid":"{self.call_sid}"}}}}'
-                    )
-                    self.stop_sent = True
-                    await ws.send(ws.frame(stop))
-                    await ws.send_close()
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self.server_closed = True
-            # Wait for the bridge's close (the reader ends on it), bounded.
-            nursery.cancel_scope.deadline = trio.current_time() + CLOSE_WAIT_S
-        if self.server_closed and not self.stop_sent:
-            shared.failures["closed by the bridge before stop"] += 1
-        shared.in_sent[self.g] = self.in_sent
-        shared.out_seen[self.g] = len(self.out_seen)
+        self.pump.add(self)
+        self.pump.send(self, self.codec.frames([connected, start]))
+        self._first_ns = mono_ns() + FRAME_NS
+        self.pump.call_at(self._first_ns, self._tick)
 
-    async def _sender(self, ws: WebSocket, clock: TrioClock) -> None:
-        plan, shared = self.plan, self.shared
-        sid = self.stream_sid
-        at = clock.at
-        lag = shared.gen_lag_us.append
-        playout = self.playout
-        w0_ns, w1_ns, cut_ns = plan.w0_ns, plan.w1_ns, plan.cut_ns
-        g = self.g
-        first_ns = mono_ns() + 20_000_000
-        head = '{"event":"media","sequenceNumber":"%d","streamSid":"' + sid + '",'
-        body = '"media":{"track":"inbound","chunk":"%d","timestamp":"%d","payload":"%s"}}'
-        template = head + body
-        mark_template = (
-            '{"event":"mark","sequenceNumber":"%d","streamSid":"' + sid + '","mark":{"name":%s}}'
+    def _tick(self, sched_ns: int) -> None:
+        """Send the caller frame due at ``sched_ns`` (and echo the marks played by now)."""
+        if self.fd < 0 or self.done.is_set():
+            return
+        plan = self.plan
+        if sched_ns >= plan.w1_ns:
+            self._stop()
+            return
+        now = mono_ns()
+        i = self._frame
+        self.seq += 1
+        codec = self.codec
+        data = codec.frame(
+            self._media
+            % (self.seq, i + 1, i * 20, tagged_payload(CALLER_MAGIC, self.g, i, now, FILLER))
         )
-        i = 0
-        frame = ws.frame
-        while not self.server_closed:
-            sched_ns = first_ns + i * 20_000_000
-            if sched_ns >= w1_ns:
-                break
-            await trio.sleep_until(at(sched_ns / 1e9))
-            now = mono_ns()
-            self.seq += 1
-            text = template % (
-                self.seq,
-                i + 1,
-                i * 20,
-                tagged_payload(CALLER_MAGIC, g, i, now, FILLER),
-            )
-            data = frame(text)
-            if playout.marks:
-                for name in playout.due(now / 1e9):
-                    self.seq += 1
-                    data += frame(mark_template % (self.seq, name.decode()))
-                    shared.counts["marks echoed"] += 1
-            await ws.send(data)
-            if w0_ns <= now <= w1_ns:
-                lag((now - sched_ns) // 1000)
-                if now <= cut_ns:
-                    self.in_sent += 1
-            i += 1
+        playout = self.playout
+        if playout.marks:
+            for name in playout.due(now / 1e9):
+                self.seq += 1
+                data += codec.frame(self._mark % (self.seq, name.decode()))
+                self.shared.counts["marks echoed"] += 1
+        self.pump.send(self, data)
+        if plan.w0_ns <= now <= plan.w1_ns:
+            self.shared.gen_lag_us.append((now - sched_ns) // 1000)
+            if now <= plan.cut_ns:
+                self.in_sent += 1
+        self._frame = i + 1
+        self.pump.call_at(self._first_ns + (i + 1) * FRAME_NS, self._tick)
 
-    async def _reader(self, ws: WebSocket, scope: trio.CancelScope) -> None:
+    def _stop(self) -> None:
+        self.seq += 1
+        stop = (
+            f'{{"event":"stop","sequenceNumber":"{self.seq}","streamSid":"{self.stream_sid}",'
+            f'"stop":{{"accountSid":"{self.args.account_sid}","callSid":"{self.call_sid}"}}}}'
+        )
+        self.stop_sent = True
+        self.pump.send(self, self.codec.frame(stop) + self.codec.close())
+        # Wait for the bridge's close, bounded.
+        self.pump.call_at(mono_ns() + CLOSE_WAIT_NS, lambda _: self.done.set())
+
+    def on_closed(self) -> None:
+        self.server_closed = True
+        self.done.set()
+
+    def on_messages(self, messages: list[bytes], now: int) -> None:
         shared, plan = self.shared, self.plan
         counts = shared.counts
-        out_lat = shared.out_lat_us.append
         playout = self.playout
         seen = self.out_seen
         g = self.g
-        w0_ns, w1_ns, cut_ns = plan.w0_ns, plan.w1_ns, plan.cut_ns
-        try:
-            while True:
-                messages = await ws.receive()
-                now = mono_ns()
-                now_s = now / 1e9
-                for message in messages:
-                    if message.startswith(MEDIA_PREFIX):
-                        at = message.find(PAYLOAD_KEY) + len(PAYLOAD_KEY)
-                        payload = message[at : message.find(b'"', at)]
-                        nbytes = len(payload) * 3 // 4 - payload[-2:].count(b"=")
-                        playout.audio(now_s, nbytes)
-                        try:
-                            tags = read_tags(payload)
-                        except ValueError:
-                            counts["out_corrupt"] += 1
-                            continue
-                        for magic, call, index, sent in tags:
-                            if magic != MODEL_MAGIC:
-                                counts["out_corrupt"] += 1
-                            elif call != g:
-                                counts["out_crosstalk"] += 1
-                            elif w0_ns <= sent <= w1_ns:
-                                out_lat((now - sent) // 1000)
-                                if sent <= cut_ns:
-                                    if index in seen:
-                                        counts["out_duplicates"] += 1
-                                    seen.add(index)
-                        counts["media received"] += 1
-                    elif message.startswith(MARK_PREFIX):
-                        at = message.find(NAME_KEY) + len(NAME_KEY)
-                        playout.mark(now_s, message[at : message.rfind(b"}", 0, -1)])
-                        counts["marks received"] += 1
-                    else:
-                        self._other(message, now_s)
-        except WsClosed:
-            self.server_closed = True
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self.server_closed = True
-        scope.cancel()
+        now_s = now / 1e9
+        for message in messages:
+            if message.startswith(MEDIA_PREFIX):
+                at = message.find(PAYLOAD_KEY) + len(PAYLOAD_KEY)
+                payload = message[at : message.find(b'"', at)]
+                nbytes = len(payload) * 3 // 4 - payload[-2:].count(b"=")
+                playout.audio(now_s, nbytes)
+                try:
+                    tags = read_tags(payload)
+                except ValueError:
+                    counts["out_corrupt"] += 1
+                    continue
+                for magic, call, index, sent in tags:
+                    if magic != MODEL_MAGIC:
+                        counts["out_corrupt"] += 1
+                    elif call != g:
+                        counts["out_crosstalk"] += 1
+                    elif plan.w0_ns <= sent <= plan.w1_ns:
+                        shared.out_lat_us.append((now - sent) // 1000)
+                        if sent <= plan.cut_ns:
+                            if index in seen:
+                                counts["out_duplicates"] += 1
+                            seen.add(index)
+                counts["media received"] += 1
+            elif message.startswith(MARK_PREFIX):
+                at = message.find(NAME_KEY) + len(NAME_KEY)
+                playout.mark(now_s, message[at : message.rfind(b"}", 0, -1)])
+                counts["marks received"] += 1
+            else:
+                self._other(message, now_s)
 
     def _other(self, message: bytes, now_s: float) -> None:
         counts = self.shared.counts
@@ -334,7 +335,7 @@ async def amain(args: argparse.Namespace) -> None:
         base_url=f"http://127.0.0.1:{args.port}", timeout=30.0, limits=limits
     ) as http:
         print("READY", flush=True)
-        stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
+        stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
         line = b""
         while b"\n" not in line:
             data = await stdin.receive_some(4096)
@@ -345,12 +346,18 @@ async def amain(args: argparse.Namespace) -> None:
         if len(parts) != 6 or parts[0] != "GO":
             raise SystemExit(f"loadgen: unexpected command {line!r}")
         plan = Plan(*(float(p) for p in parts[1:]))
+        pump = Pump(clock)
         calls = [
-            SimulatedCall(g, args, plan, shared) for g in range(args.proc, args.total, args.procs)
+            SimulatedCall(g, args, plan, shared, pump)
+            for g in range(args.proc, args.total, args.procs)
         ]
-        async with trio.open_nursery() as nursery:
-            for call in calls:
-                nursery.start_soon(call.run, http, clock)
+        async with trio.open_nursery() as outer:
+            outer.start_soon(pump.run)
+            async with trio.open_nursery() as nursery:
+                for call in calls:
+                    nursery.start_soon(call.run, http, clock)
+            outer.cancel_scope.cancel()
+        shared.counts["pump wake-ups"] = pump.wakeups
     result: dict[str, Any] = {
         "calls": len(calls),
         "out_lat_us": shared.out_lat_us.tolist(),

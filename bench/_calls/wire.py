@@ -1,11 +1,13 @@
-"""What the harness processes share: a lean WebSocket codec, audio tags, the clock.
+"""What the harness processes share: a lean WebSocket codec, the I/O pump, audio tags, the clock.
 
-Why not trio-websocket in the harness: it hops every message from a reader task to the consumer
-through a memory channel and masks client frames in Python; at a few hundred calls that is tens of
-thousands of task switches per second on the harness core. This codec parses frames in the task
-that reads the socket and writes several frames with one ``send_all``. It speaks the subset of
-RFC 6455 the bridge uses: unfragmented or fragmented text/binary messages, ping/pong, close, no
-extensions. It is a benchmark tool, not a general WebSocket implementation.
+Why not trio-websocket (nor one trio task per socket) in the harness: a first version with a
+task per call and trio ``SocketStream`` I/O spent about 1 % of a core per call in the harness
+(each ``send_all`` and each wake-up is a trip through trio's scheduler, plus an ``epoll_ctl``), so
+the harness core saturated long before the bridge's did. Here the WebSocket framing is sans-IO
+(``WsCodec``), and once the upgrade is done every socket of the process is served by one
+``Pump`` task: a private epoll, a timer heap, plain non-blocking syscalls. The codec speaks the
+subset of RFC 6455 the bridge uses: (possibly fragmented) text/binary messages, ping/pong, close,
+no extensions. It is a benchmark tool, not a general WebSocket implementation.
 
 Audio tags: every 160-byte frame starts with 18 bytes ``magic(2) call(u32) index(u32) sent_ns(u64)``
 (little-endian), so its first 24 base64 characters decode alone (18 is a multiple of 3) and the
@@ -16,11 +18,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import heapq
+import itertools
+import math
 import os
+import select
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import trio
 
@@ -94,7 +102,7 @@ class TrioClock:
 
 
 class WsClosed(Exception):
-    """The peer closed the WebSocket (close frame) or the TCP stream (EOF)."""
+    """The WebSocket upgrade failed or the peer closed the stream during it."""
 
 
 def accept_key(key: bytes) -> bytes:
@@ -128,15 +136,14 @@ def close_frame(code: int = 1000, *, masked: bool) -> bytes:
     return encode_frame(struct.pack("!H", code), opcode=8, masked=masked)
 
 
-class WebSocket:
-    """One WebSocket over a trio stream. ``client`` decides the masking direction.
+class WsCodec:
+    """Sans-IO WebSocket framing for one connection; ``client`` decides the masking direction.
 
-    Only one task may call ``send`` at a time (trio raises BusyResourceError otherwise);
-    ``receive`` queues pong/close replies in ``pending_control`` for the sender to flush.
+    ``feed`` takes received bytes and returns the messages they complete; replies it owes the
+    peer (pong, the close answer) collect in ``pending_control`` for the owner to send.
     """
 
-    def __init__(self, stream: trio.SocketStream, *, client: bool, leftover: bytes = b"") -> None:
-        self.stream = stream
+    def __init__(self, *, client: bool, leftover: bytes = b"") -> None:
         self.client = client
         self._buf = bytearray(leftover)
         self._fragments: list[bytes] = []
@@ -152,36 +159,24 @@ class WebSocket:
         masked = self.client
         return b"".join(encode_frame(t.encode(), masked=masked) for t in texts)
 
-    async def send(self, data: bytes) -> None:
-        """Send ready-made frame bytes (see ``frame``/``frames``)."""
-        if self.pending_control:
-            data = b"".join(self.pending_control) + data
-            self.pending_control.clear()
-        await self.stream.send_all(data)
+    def close(self, code: int = 1000) -> bytes:
+        """The close frame to send (empty if one was sent already)."""
+        if self.close_sent:
+            return b""
+        self.close_sent = True
+        return close_frame(code, masked=self.client)
 
-    async def send_close(self, code: int = 1000) -> None:
-        if not self.close_sent:
-            self.close_sent = True
-            await self.send(close_frame(code, masked=self.client))
+    def take_control(self) -> bytes:
+        data = b"".join(self.pending_control)
+        self.pending_control.clear()
+        return data
 
-    async def receive(self) -> list[bytes]:
-        """Wait for bytes; return the messages they complete (possibly none).
-
-        Raises WsClosed on EOF, or once a close frame was parsed and no message precedes it.
-        """
-        if self.close_received:
-            raise WsClosed("close frame received")
-        data = await self.stream.receive_some(262144)
-        if not data:
-            raise WsClosed("EOF")
-        self._buf += data
-        messages = self._parse()
-        if not messages and self.close_received:
-            raise WsClosed("close frame received")
-        return messages
-
-    def _parse(self) -> list[bytes]:
+    def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
+        if buf:
+            buf += data
+        else:
+            buf = self._buf = bytearray(data)
         size = len(buf)
         pos = 0
         out: list[bytes] = []
@@ -228,11 +223,137 @@ class WebSocket:
             elif opcode == 8:
                 self.close_received = True
                 if not self.close_sent:
-                    self.close_sent = True
-                    self.pending_control.append(close_frame(1000, masked=self.client))
+                    self.pending_control.append(self.close())
+                pos = size  # nothing after a close frame counts
                 break
         del buf[:pos]
         return out
+
+
+# ----------------------------------------------------------------------------- the pump
+
+
+class PumpConnection(Protocol):
+    fd: int
+    codec: WsCodec
+    out: bytearray
+
+    def on_messages(self, messages: list[bytes], now_ns: int) -> None: ...
+
+    def on_closed(self) -> None: ...
+
+
+class Pump:
+    """All the media traffic of one process, in one trio task.
+
+    The connected sockets sit in a private level-triggered epoll whose own fd trio waits on, so
+    one wake-up serves every socket that is ready, and a heap of timers replaces a sleeping task
+    per call. Reads and writes are plain non-blocking syscalls (``os.read``/``os.write``) on the
+    sockets' fds; a write the kernel does not take whole waits in ``out`` for EPOLLOUT. Setup
+    (HTTP, the WebSocket upgrade) stays in ordinary trio tasks, which hand the fd over here.
+    """
+
+    def __init__(self, clock: TrioClock) -> None:
+        self.clock = clock
+        self._epoll = select.epoll()
+        self._conns: dict[int, PumpConnection] = {}
+        self._timers: list[tuple[int, int, Callable[[int], None]]] = []
+        self._order = itertools.count()
+        self.wakeups = 0
+
+    def add(self, conn: PumpConnection) -> None:
+        self._conns[conn.fd] = conn
+        self._epoll.register(conn.fd, select.EPOLLIN)
+
+    def remove(self, conn: PumpConnection) -> None:
+        if self._conns.pop(conn.fd, None) is not None:
+            with contextlib.suppress(OSError):
+                self._epoll.unregister(conn.fd)
+
+    def call_at(self, due_ns: int, fn: Callable[[int], None]) -> None:
+        """Run ``fn(due_ns)`` from the pump once CLOCK_MONOTONIC reaches ``due_ns``."""
+        heapq.heappush(self._timers, (due_ns, next(self._order), fn))
+
+    def send(self, conn: PumpConnection, data: bytes) -> None:
+        if conn.codec.pending_control:
+            data = conn.codec.take_control() + data
+        if conn.fd not in self._conns or not data:
+            return
+        if conn.out:
+            conn.out += data
+            return
+        try:
+            sent = os.write(conn.fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._drop(conn)
+            return
+        if sent < len(data):
+            conn.out += data[sent:]
+            self._epoll.modify(conn.fd, select.EPOLLIN | select.EPOLLOUT)
+
+    def _flush(self, conn: PumpConnection) -> None:
+        try:
+            sent = os.write(conn.fd, conn.out)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        del conn.out[:sent]
+        if not conn.out:
+            self._epoll.modify(conn.fd, select.EPOLLIN)
+
+    def _drop(self, conn: PumpConnection) -> None:
+        self.remove(conn)
+        conn.on_closed()
+
+    async def run(self) -> None:
+        """Serve timers and sockets until cancelled."""
+        timers = self._timers
+        poll = self._epoll.poll
+        conns = self._conns
+        epoll_fd = self._epoll.fileno()
+        to_trio = self.clock.at
+        read = os.read
+        readable = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+        while True:
+            now = mono_ns()
+            while timers and timers[0][0] <= now:
+                due, _, fn = heapq.heappop(timers)
+                fn(due)
+            events = poll(0)
+            if not events:
+                deadline = to_trio(timers[0][0] / 1e9) if timers else math.inf
+                with trio.move_on_at(deadline):
+                    await trio.lowlevel.wait_readable(epoll_fd)
+                self.wakeups += 1
+                continue
+            for fd, mask in events:
+                conn = conns.get(fd)
+                if conn is None:
+                    continue
+                if mask & select.EPOLLOUT:
+                    self._flush(conn)
+                if mask & readable:
+                    try:
+                        data = read(fd, 262144)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if not data:
+                        self._drop(conn)
+                        continue
+                    messages = conn.codec.feed(data)
+                    if messages:
+                        conn.on_messages(messages, mono_ns())
+                    if conn.codec.pending_control:
+                        self.send(conn, b"")
+                    if conn.codec.close_received and fd in conns:
+                        self._drop(conn)
+            await trio.lowlevel.checkpoint()
 
 
 def _header_end(buf: bytearray) -> int:
@@ -254,7 +375,7 @@ async def _read_head(stream: trio.SocketStream) -> tuple[bytes, bytes]:
 
 async def client_handshake(
     stream: trio.SocketStream, host: str, resource: str, headers: dict[str, str]
-) -> WebSocket:
+) -> WsCodec:
     """HTTP/1.1 upgrade as a client; raises WsClosed unless the server answers 101."""
     key = base64.b64encode(os.urandom(16))
     lines = [
@@ -271,10 +392,10 @@ async def client_handshake(
     status = head.split(b"\r\n", 1)[0]
     if b" 101 " not in status + b" ":
         raise WsClosed(f"upgrade refused: {status.decode('latin-1', 'replace')}")
-    return WebSocket(stream, client=True, leftover=rest)
+    return WsCodec(client=True, leftover=rest)
 
 
-async def server_handshake(stream: trio.SocketStream) -> tuple[WebSocket, str, dict[str, str]]:
+async def server_handshake(stream: trio.SocketStream) -> tuple[WsCodec, str, dict[str, str]]:
     """Answer an HTTP/1.1 upgrade with 101 (no extensions, no subprotocol).
 
     Returns the socket, the request target and the request headers (names lower-cased).
@@ -293,4 +414,4 @@ async def server_handshake(stream: trio.SocketStream) -> tuple[WebSocket, str, d
         b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n"
     )
     await stream.send_all(answer)
-    return WebSocket(stream, client=False, leftover=rest), target, headers
+    return WsCodec(client=False, leftover=rest), target, headers

@@ -190,6 +190,7 @@ class Call:
         self._nursery: trio.Nursery | None = None
         self._leg_scope = trio.CancelScope()
         self._pump_scope: trio.CancelScope | None = None
+        self._link_open = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -230,10 +231,10 @@ class Call:
             return
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
-        if self._pump_scope is not None:
-            self._pump_scope.cancel()  # the link then closes politely
-        else:
+        if not self._link_open:
             self._leg_scope.cancel()  # connecting, or between links: nothing to be polite to
+        elif self._pump_scope is not None:
+            self._pump_scope.cancel()  # the link then closes politely; its reader must live
 
     async def _perform(self, actions: Sequence[Action]) -> None:
         """Carry out what the session decided, in order."""
@@ -333,6 +334,7 @@ class Call:
         session = self.session
         try:
             async with self.connector.connect() as link:
+                self._link_open = True
                 self._drain_stale_model_events()
                 await link.send(self._session_update())
                 session.stats.model_out += 1
@@ -342,6 +344,8 @@ class Call:
             return f"connect failed: {exc}"
         except RealtimeClosed as exc:
             return f"closed ({exc.code})"
+        finally:
+            self._link_open = False  # set only once the link's close has finished
 
     def _drain_stale_model_events(self) -> None:
         # Events queued for a previous link name its items; the session replays history itself.

@@ -1,0 +1,121 @@
+"""The real app under Hypercorn (trio worker) on loopback, a scripted fake Realtime server,
+a fake Twilio REST server, and fake Twilio calls dialling in the way Twilio does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from hotelvoice.app import create_app
+from hotelvoice.config import Settings
+from hotelvoice.metrics import Metrics
+from tests.fakes.realtime_server import FakeRealtimeServer, start_fake_realtime
+from tests.fakes.twilio_media import FakeTwilioCall, new_sid
+from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
+from tests.fakes.twilio_webhook import inbound_call_form, parse_stream_twiml, signed_webhook
+
+PUBLIC_URL = "https://hotel.example.com"
+AUTH_TOKEN = "twilio-auth-token-for-tests"
+ACCOUNT_SID = "AC" + "1" * 32
+FRONT_DESK = "+15550000000"
+
+
+@attrs.define
+class Stack:
+    http_url: str
+    ws_url: str
+    settings: Settings
+    metrics: Metrics
+    model: FakeRealtimeServer
+    rest: FakeTwilioRest
+    http: httpx.AsyncClient
+
+    async def webhook(self, form: dict[str, str], *, signed: bool = True) -> httpx.Response:
+        headers, fields = signed_webhook(PUBLIC_URL, "/twilio/voice", AUTH_TOKEN, form)
+        if not signed:
+            headers["X-Twilio-Signature"] = "bm90IGEgc2lnbmF0dXJl"
+        return await self.http.post("/twilio/voice", data=fields, headers=headers)
+
+    async def wait_metric(self, name: str, value: int, **labels: str) -> None:
+        """Wait until the app's counter reaches ``value`` (it moves after socket traffic)."""
+        for _ in range(2000):
+            if self.metrics.get(name, **labels) == value:
+                return
+            await trio.sleep(0.005)
+        raise AssertionError(f"{name}{labels} is {self.metrics.get(name, **labels)}, not {value}")
+
+    async def wait_idle(self) -> None:
+        """Wait until no call is active (a call's end is logged after its socket closes)."""
+        await self.wait_metric("hotelvoice_calls_active", 0)
+
+    @asynccontextmanager
+    async def dial(self, **options: Any) -> AsyncIterator[FakeTwilioCall]:
+        """Place a call like Twilio: the webhook, then the media stream it asks for."""
+        call_sid = new_sid("CA")
+        answer = await self.webhook(inbound_call_form(call_sid=call_sid, account_sid=ACCOUNT_SID))
+        assert answer.status_code == 200, answer.text
+        twiml = parse_stream_twiml(answer.text)
+        async with FakeTwilioCall.connect(
+            self.ws_url,
+            public_url=PUBLIC_URL,
+            auth_token=AUTH_TOKEN,
+            call_sid=call_sid,
+            account_sid=ACCOUNT_SID,
+            parameters=twiml.parameters,
+            **options,
+        ) as call:
+            await call.start()
+            yield call
+
+
+@pytest.fixture
+async def stack(nursery: trio.Nursery) -> AsyncIterator[Stack]:
+    model = await start_fake_realtime(nursery)
+    rest = await start_fake_twilio_rest(nursery, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
+    settings = Settings(
+        public_url=PUBLIC_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_base=rest.base_url,
+        openai_api_key="sk-test",
+        openai_realtime_url=model.url,
+        front_desk_phone=FRONT_DESK,
+        housekeeping_phone="+15550000001",
+    )
+    metrics = Metrics()
+    app = create_app(settings, metrics=metrics)
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    config.errorlog = None
+    config.worker_class = "trio"
+    shutdown = trio.Event()
+    stopped = trio.Event()
+
+    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+        stopped.set()
+
+    binds: list[str] = await nursery.start(run)
+    http_url = binds[0]
+    async with httpx.AsyncClient(base_url=http_url, timeout=10) as http:
+        yield Stack(
+            http_url=http_url,
+            ws_url=http_url.replace("http://", "ws://"),
+            settings=settings,
+            metrics=metrics,
+            model=model,
+            rest=rest,
+            http=http,
+        )
+    shutdown.set()  # a graceful stop runs the app's shutdown, which closes its REST client
+    with trio.fail_after(10):
+        await stopped.wait()
