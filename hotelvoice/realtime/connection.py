@@ -112,14 +112,12 @@ class RealtimeConnection:
             return message.decode("utf-8", errors="replace")
         return message
 
-    async def aclose(
-        self, code: int = 1000, reason: str | None = None, *, timeout: float = CLOSE_TIMEOUT
-    ) -> None:
-        """Close the socket: send a close frame and wait (at most ``timeout``) for the reply.
+    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the socket: send a close frame and wait (at most CLOSE_TIMEOUT) for the reply.
 
         Idempotent. Afterwards ``send``/``receive`` raise RealtimeClosed.
         """
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(CLOSE_TIMEOUT):
             # On timeout trio-websocket's aclose still closes the stream in its `finally`.
             await self._ws.aclose(code, reason)
 
