@@ -18,7 +18,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeAlias, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
@@ -46,11 +46,10 @@ logger = logging.getLogger(__name__)
 # trio-websocket's default of 1 makes its reader stop reading the socket whenever our reader is
 # briefly busy; a burst of audio deltas must not stall the TCP window.
 MESSAGE_QUEUE_SIZE = 64
-# Bound on the closing handshake when leaving open_realtime (shielded from cancellation, so a
-# hung-up call still says goodbye, but never waits long for a peer that does not answer).
-# The close handshake is shielded, and the task that would read the peer's reply can be
-# cancelled meanwhile (the media socket's handler is cancelled when Twilio hangs up), so keep
-# the wait short: the close frame goes out at once; the reply is a courtesy.
+# Bound on the closing handshake when leaving open_realtime. It is shielded, so a hung-up call
+# still sends its close frame; but the task that would read the peer's reply can be cancelled
+# meanwhile (Quart cancels the media handler when Twilio hangs up), so the wait stays short:
+# the close frame goes out at once, the reply is a courtesy.
 CLOSE_TIMEOUT = 0.25
 
 
@@ -169,7 +168,7 @@ def _redact(text: str, api_key: str) -> str:
     return _KEYLIKE.sub("[redacted]", text)
 
 
-_Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
+_Stream: TypeAlias = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 
 
 async def _open_stream(target: _Target, ssl_context: ssl.SSLContext | None) -> _Stream:
@@ -280,10 +279,13 @@ async def open_realtime(
 
     Waits at most ``connect_timeout`` seconds for TCP, TLS and the upgrade together. Raises
     RealtimeConnectError if that fails (``status_code`` set when the server refused the
-    upgrade), ValueError for a URL that is not ws:// or wss://. ``ssl_context`` replaces the
-    default verifying context (for tests with their own CA).
+    upgrade); ValueError for a URL that is not ws:// or wss://, or a key that is not printable
+    ASCII. ``ssl_context`` replaces the default verifying context (for tests with their own CA).
     """
     target = _target(url, model)
+    if not (api_key.isascii() and api_key.isprintable()):
+        # Checked here because an encoding error's repr would carry the whole key.
+        raise ValueError("the API key must be printable ASCII")
     headers = [(b"Authorization", b"Bearer " + api_key.encode("ascii"))]
     deadline = trio.current_time() + connect_timeout
     where = target.describe()

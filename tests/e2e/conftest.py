@@ -77,7 +77,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(nursery: trio.Nursery) -> AsyncIterator[Stack]:
+async def stack(nursery: trio.Nursery, request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
     model = await start_fake_realtime(nursery)
     rest = await start_fake_twilio_rest(nursery, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
     settings = Settings(
@@ -90,6 +90,9 @@ async def stack(nursery: trio.Nursery) -> AsyncIterator[Stack]:
         front_desk_phone=FRONT_DESK,
         housekeeping_phone="+15550000001",
     )
+    marker = request.node.get_closest_marker("settings")
+    if marker is not None:
+        settings = attrs.evolve(settings, **marker.kwargs)
     metrics = Metrics()
     app = create_app(settings, metrics=metrics)
     config = Config()

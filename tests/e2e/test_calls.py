@@ -315,3 +315,21 @@ async def test_health_and_metrics(stack: Stack) -> None:
     assert 'hotelvoice_webhooks_total{outcome="stream"} 1' in metrics
     assert "# TYPE hotelvoice_webhooks_total counter" in metrics
     assert "twilio-auth-token-for-tests" not in metrics
+
+
+@pytest.mark.settings(silence_timeout_s=0.2, goodbye_timeout_s=5.0)
+async def test_silent_caller_gets_a_reprompt_a_goodbye_and_a_rest_hang_up(stack: Stack) -> None:
+    with trio.fail_after(TIMEOUT):
+        async with stack.dial(auto_mark="realtime", playback_speed=8.0) as call:
+            model = await stack.model.next_session()
+            await model.expect("response.create")  # greeting
+            reprompt = await model.expect("response.create")
+            assert "silent" in reprompt["response"]["instructions"]
+            goodbye = await model.expect("response.create")
+            assert "goodbye" in goodbye["response"]["instructions"]
+            await model.speak(tagged(11, 800))
+            request = await stack.rest.wait_for_request()
+            assert request.form == {"Status": "completed"}
+            assert request.call_sid == call.call_sid
+            assert bytes(call.played) == tagged(11, 800)  # the goodbye was heard in full
+            assert await call.wait_closed_by_server() == 1000

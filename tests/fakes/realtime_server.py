@@ -944,7 +944,8 @@ class FakeRealtimeServer:
             await session.error(
                 "beta_api_shape_disabled", "The beta Realtime API shape has been disabled."
             )
-            await session.close(4000, "beta_api_shape_disabled")
+            with trio.move_on_after(5):
+                await session.close(4000, "beta_api_shape_disabled")
             session.closed.set()
             self._record_violation(f"OpenAI-Beta header sent: {headers['openai-beta']!r}")
             return

@@ -258,7 +258,9 @@ async def test_realtime_closed_from_the_body_comes_out_unwrapped(
         await converse()
 
 
-async def test_outside_cancellation_still_closes_politely(server: FakeRealtimeServer) -> None:
+async def test_outside_cancellation_still_closes_politely(
+    autojump_clock: trio.testing.MockClock, server: FakeRealtimeServer
+) -> None:
     with trio.move_on_after(0.5) as scope:
         async with open_realtime(server.url, model="m", api_key=API_KEY, connect_timeout=5) as c:
             await c.receive()
@@ -294,6 +296,16 @@ async def test_many_messages_in_a_burst_keep_order(server: FakeRealtimeServer) -
                 if isinstance(event, rt.ResponseDone):
                     break
         assert received == audio
+
+
+@pytest.mark.parametrize("key", ["sk-caf\u00e9-secret", "sk-secret\r\nX-Evil: 1"])
+async def test_unusable_key_is_refused_without_repeating_it(key: str) -> None:
+    with pytest.raises(ValueError, match="printable ASCII") as caught:
+        async with open_realtime(
+            "ws://127.0.0.1:9/v1/realtime", model="m", api_key=key, connect_timeout=1
+        ):
+            pass
+    assert_secret_free(caught.value, key)
 
 
 async def test_non_websocket_url_is_a_value_error() -> None:

@@ -11,11 +11,17 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
 import trio.testing
-from trio_websocket import ConnectionClosed, open_websocket_url
+from trio_websocket import (
+    ConnectionClosed,
+    ConnectionRejected,
+    WebSocketConnection,
+    wrap_client_stream,
+)
 
 from hotelvoice.realtime import events as rt
 from hotelvoice.realtime.connection import RealtimeConnection, open_realtime
@@ -48,6 +54,32 @@ async def connected(
             await c.send(rt.dumps(rt.session_update(PCMU_CONFIG)))
             assert isinstance(await next_event(c), rt.SessionUpdated)
         yield c, session
+
+
+@asynccontextmanager
+async def raw_client(
+    url: str, headers: list[tuple[bytes, bytes]]
+) -> AsyncIterator[WebSocketConnection]:
+    """A bare trio-websocket client with any headers (ours never sends OpenAI-Beta).
+
+    Not open_websocket_url: it leaks its socket when the server refuses or closes first.
+    """
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+    try:
+        async with trio.open_nursery() as nursery:
+            ws = await wrap_client_stream(
+                nursery, stream, parts.netloc, f"{parts.path}?{parts.query}", extra_headers=headers
+            )
+            try:
+                yield ws
+            finally:
+                await ws.aclose()
+                nursery.cancel_scope.cancel()
+    finally:
+        await trio.aclose_forcefully(stream)
 
 
 async def next_event(connection: RealtimeConnection) -> rt.ServerEvent:
@@ -111,22 +143,24 @@ async def test_violation_fails_fast_by_default() -> None:
 async def test_beta_header_is_answered_like_the_real_server(nursery: trio.Nursery) -> None:
     server = await start_fake_realtime(nursery, api_key=KEY, fail_fast=False)
     headers = [(b"Authorization", f"Bearer {KEY}".encode()), (b"OpenAI-Beta", b"realtime=v1")]
-    async with open_websocket_url(f"{server.url}?model=m", extra_headers=headers) as ws:
+    async with raw_client(f"{server.url}?model=m", headers) as ws:
         error = rt.parse_server_event(await ws.get_message())
         assert isinstance(error, rt.RealtimeError)
         assert error.code == "beta_api_shape_disabled"
         assert rt.classify_error(error) is rt.ErrorSeverity.FATAL
         with pytest.raises(ConnectionClosed) as caught:
             await ws.get_message()
-        assert caught.value.reason.code == 4000
+        reason = caught.value.reason
+        assert reason is not None
+        assert reason.code == 4000
     assert "OpenAI-Beta" in server.protocol_violations[0]
 
 
 async def test_missing_model_is_refused_and_recorded(nursery: trio.Nursery) -> None:
     server = await start_fake_realtime(nursery, api_key=KEY, fail_fast=False)
     headers = [(b"Authorization", f"Bearer {KEY}".encode())]
-    with pytest.raises(Exception, match="400"):
-        async with open_websocket_url(server.url, extra_headers=headers):
+    with pytest.RaisesGroup(ConnectionRejected):
+        async with raw_client(server.url, headers):
             pass
     assert server.rejected == [400]
     assert "model" in server.protocol_violations[0]
@@ -416,4 +450,25 @@ async def test_client_disconnect_ends_the_session_quietly(server: FakeRealtimeSe
     await session.closed.wait()
     assert session.close_code == 1000
     await session.speak(b"\xff" * 160)  # scripting on after the hang-up is harmless
+    server.assert_clean()
+
+
+async def test_item_retrieve_delete_and_buffer_clear(server: FakeRealtimeServer) -> None:
+    async with connected(server) as (conn, session):
+        await conn.send(rt.dumps(rt.user_text_item("Hello")))
+        added = await next_event(conn)
+        assert isinstance(added, rt.OtherEvent)
+        item_id = added.data["item"]["id"]
+        await next_event(conn)  # conversation.item.done
+        await conn.send(rt.dumps({"type": "conversation.item.retrieve", "item_id": item_id}))
+        retrieved = await next_event(conn)
+        assert isinstance(retrieved, rt.OtherEvent)
+        assert retrieved.data["item"]["content"] == [{"type": "input_text", "text": "Hello"}]
+        await conn.send(rt.dumps({"type": "conversation.item.delete", "item_id": item_id}))
+        assert (await next_event(conn)) == rt.OtherEvent("conversation.item.deleted")
+        await conn.send(rt.dumps({"type": "conversation.item.delete", "item_id": item_id}))
+        assert isinstance(await next_event(conn), rt.RealtimeError)
+        await conn.send(rt.dumps({"type": "input_audio_buffer.clear"}))
+        assert (await next_event(conn)) == rt.OtherEvent("input_audio_buffer.cleared")
+    assert item_id not in session.items
     server.assert_clean()
