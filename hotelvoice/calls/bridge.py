@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 import attrs
 import trio
@@ -48,6 +48,7 @@ from hotelvoice.telephony.twiml import dial_twiml
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 LOGGED_PROBLEMS_PER_KIND = 5  # after this many log lines of one kind a call only counts
 CHANNEL_SIZE = 1024
 
@@ -240,12 +241,11 @@ class Call:
         """Carry out what the session decided, in order."""
         stats = self.session.stats
         for action in actions:
-            kind = type(action)
-            if kind is ToModel:
-                await self._model_out_send.send(action.text)  # type: ignore[union-attr]
+            if isinstance(action, ToModel):
+                await self._model_out_send.send(action.text)
                 stats.model_out += 1
-            elif kind is ToTwilio:
-                await self._twilio_out_send.send(action.text)  # type: ignore[union-attr]
+            elif isinstance(action, ToTwilio):
+                await self._twilio_out_send.send(action.text)
                 stats.twilio_out += 1
             elif isinstance(action, RunTool):
                 self._start_soon(self._run_tool, action.call)
@@ -253,13 +253,12 @@ class Call:
                 self._start_soon(self._transfer, action.request)
             elif isinstance(action, HangUp):
                 self._start_soon(self._hang_up, action.reason)
-            elif isinstance(action, ReconnectModel):
-                pass  # the model leg sees it in the actions it gets back
+            # ReconnectModel: the model leg acts on it in the actions it gets back.
         self._end_if_over()
 
-    def _start_soon(self, fn: Callable[..., object], *args: object) -> None:
-        assert self._nursery is not None
-        self._nursery.start_soon(fn, *args)  # type: ignore[arg-type]
+    def _start_soon(self, fn: Callable[[T], Awaitable[None]], arg: T) -> None:
+        if self._nursery is not None and not self.session.ended:
+            self._nursery.start_soon(fn, arg)
 
     def _problem(self, kind: str, message: str, *args: object) -> None:
         """Log the first few problems of each kind per call; count all of them."""

@@ -160,6 +160,10 @@ class CallSession:
         """A message from Twilio's media socket (after ``start``)."""
         if isinstance(message, tw.Media):
             return self._on_media(message)
+        if isinstance(message, tw.Connected):
+            return []
+        if message.stream_sid != self.stream_sid:
+            return self._wrong_stream(message.stream_sid)
         if isinstance(message, tw.MarkEcho):
             return self._on_mark(message)
         if isinstance(message, tw.Stop):
@@ -174,16 +178,19 @@ class CallSession:
         if isinstance(message, tw.Start):
             self._problem("duplicate_start")
             log.warning("call %s: a second start message; ignored", self.call_sid)
-            return []
-        return []  # connected: nothing to do
+        return []
+
+    def _wrong_stream(self, stream_sid: str) -> list[Action]:
+        self._problem("wrong_stream_sid")
+        self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="wrong_stream_sid")
+        if self.stats.problems["wrong_stream_sid"] <= 5:
+            log.warning("call %s: message for stream %r dropped", self.call_sid, stream_sid)
+        return []
 
     def _on_media(self, media: tw.Media) -> list[Action]:
         stats = self.stats
         if media.stream_sid != self.stream_sid:
-            self._problem("wrong_stream_sid")
-            log.warning("call %s: media for stream %r dropped", self.call_sid, media.stream_sid)
-            self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="wrong_stream_sid")
-            return []
+            return self._wrong_stream(media.stream_sid)
         stats.twilio_in += 1
         stats.audio_bytes_in += len(media.payload) * 3 // 4
         state = self.machine.state
@@ -274,7 +281,7 @@ class CallSession:
         if self._sessions_opened == 1:
             actions.append(ToModel(rt.dumps(rt.response_create())))  # the model greets first
         else:
-            actions.extend(ToModel(rt.dumps(item)) for item in self.history)
+            actions.extend(ToModel(rt.dumps(item)) for item in self._replayable_history())
             if self.closing:
                 actions.append(
                     ToModel(rt.dumps(rt.response_create(instructions=GOODBYE_INSTRUCTIONS)))
@@ -282,6 +289,19 @@ class CallSession:
         while self._inbound_backlog:
             actions.append(ToModel(rt.encode_audio_append(self._inbound_backlog.popleft())))
         return actions
+
+    def _replayable_history(self) -> list[dict[str, Any]]:
+        """The conversation so far, without function calls whose result never came back."""
+        answered = {
+            item["item"]["call_id"]
+            for item in self.history
+            if item["item"]["type"] == "function_call_output"
+        }
+        return [
+            item
+            for item in self.history
+            if item["item"]["type"] != "function_call" or item["item"]["call_id"] in answered
+        ]
 
     def _on_audio_delta(self, event: rt.AudioDelta) -> list[Action]:
         item_id = event.item_id

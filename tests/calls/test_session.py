@@ -372,3 +372,26 @@ def test_stop_ends_the_call_and_nothing_happens_after() -> None:
     assert session.on_twilio(media(b"\x00" * 160)) == []
     assert session.on_model(delta(b"\x00" * 160)) == []
     assert session.next_deadline() == float("inf")
+
+
+def test_replay_skips_a_function_call_whose_result_never_came() -> None:
+    session = make()
+    ready(session)
+    function_call(session, "get_hotel_info", '{"topic":"pets"}', call_id="call_done")
+    session.on_tool_result("call_done", ToolOutcome('{"answer":"yes"}'))
+    session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
+    function_call(session, "get_hotel_info", '{"topic":"location"}', call_id="call_lost")
+    assert session.on_model_lost("closed (1006)") == [ReconnectModel()]
+    replay = model_texts(ready(session))
+    call_ids = [e["item"].get("call_id") for e in replay]
+    assert call_ids == ["call_done", "call_done"]  # the call and its output, nothing of call_lost
+    assert session.on_tool_result("call_lost", ToolOutcome("{}")) == []  # too late: dropped
+
+
+def test_messages_for_another_stream_are_dropped() -> None:
+    session = make()
+    ready(session)
+    assert session.on_twilio(tw.Stop(3, "MZother", "AC1", "CA1")) == []
+    assert session.on_twilio(tw.MarkEcho(4, "MZother", "m1")) == []
+    assert not session.ended
+    assert session.stats.problems["wrong_stream_sid"] == 2
