@@ -1,0 +1,68 @@
+"""The README's service command: `hotelvoice serve` starts on its defaults and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TWILIO_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotelvoice", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        health = None
+        for _ in range(200):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert health == {"status": "ok", "version": "0.1.0", "backend": "none", "calls_active": 0}
+        refused = httpx.post(f"http://127.0.0.1:{port}/twilio/voice", data={"CallSid": "CA1"})
+        assert refused.status_code == 403  # signatures are checked by default
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert "TWILIO_AUTH_TOKEN is not set" in output
+    assert "OPENAI_API_KEY is not set" in output
+
+
+def test_bad_configuration_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
+    env = dict(os.environ, HOTELVOICE_TOOL_TIMEOUT="soon")
+    result = subprocess.run(
+        [sys.executable, "-m", "hotelvoice", "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "HOTELVOICE_TOOL_TIMEOUT" in result.stderr
