@@ -6,9 +6,10 @@ to ``path`` and exits. EOF on stdin also exits (without writing).
 
 Per connection: ``session.created``; ``session.updated`` for each ``session.update``; the first
 caller frame tells which call the connection carries (its tag names the call). From the first
-``response.create`` on, it speaks a 1-s response (50 deltas of 160 B on an absolute 20 ms
-schedule) every 2 s until the bridge closes the socket. Every delta is tagged (call, index, send
-time) so the load generator can time it and spot audio that reached the wrong call.
+``response.create`` on, it speaks a response of ``--speak-seconds`` (default 1 s: 50 deltas of
+160 B on an absolute 20 ms schedule) every ``--speak-every`` seconds (default 2; 0: never) until
+the bridge closes the socket. Every delta is tagged (call, index, send time) so the load
+generator can time it and spot audio that reached the wrong call.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from bench._calls.wire import (
     tagged_payload,
 )
 
-RESPONSE_EVERY_NS = 2_000_000_000
-RESPONSE_FRAMES = 50  # 1 s of audio
 FRAME_NS = 20_000_000
 APPEND_PREFIX = b'{"type":"input_audio_buffer.append","audio":"'
 AUDIO_KEY = b'"audio":"'
@@ -65,6 +64,7 @@ class Recorder:
     def dump(self, w0: float, w1: float, cutoff: float) -> dict[str, Any]:
         lo, hi, cut = int(w0 * 1e9), int(w1 * 1e9), int(cutoff * 1e9)
         in_lat_us: list[int] = []
+        in_at_ms: list[int] = []  # send time of each, ms after w0
         in_seen: dict[int, set[int]] = {}
         duplicates = 0
         for call, index, sent, recv in zip(
@@ -72,6 +72,7 @@ class Recorder:
         ):
             if lo <= sent <= hi:
                 in_lat_us.append((recv - sent) // 1000)
+                in_at_ms.append((sent - lo) // 1_000_000)
             if lo <= sent <= cut:
                 seen = in_seen.setdefault(call, set())
                 if index in seen:
@@ -86,6 +87,7 @@ class Recorder:
                 lag_us.append((sent - sched) // 1000)
         return {
             "in_lat_us": in_lat_us,
+            "in_at_ms": in_at_ms,
             "in_seen": {str(call): len(seen) for call, seen in in_seen.items()},
             "in_duplicates": duplicates,
             "out_sent": {str(call): n for call, n in out_sent.items()},
@@ -94,17 +96,31 @@ class Recorder:
         }
 
 
+class Script:
+    """What the model says: ``frames`` deltas of 20 ms starting every ``every_ns``."""
+
+    def __init__(self, every_s: float, seconds: float) -> None:
+        self.every_ns = int(every_s * 1e9)
+        self.frames = round(seconds / 0.020)
+        if self.every_ns and self.frames * FRAME_NS > self.every_ns:
+            raise SystemExit("fake model: a response must end before the next one starts")
+
+
 class ModelConnection:
     """One bridge-to-model socket, driven by the pump once the upgrade is done."""
 
-    def __init__(self, fd: int, codec: WsCodec, rec: Recorder, pump: Pump, number: int) -> None:
+    def __init__(
+        self, fd: int, codec: WsCodec, rec: Recorder, pump: Pump, number: int, script: Script
+    ) -> None:
         self.fd = fd
         self.codec = codec
         self.out = bytearray()
         self.rec = rec
         self.pump = pump
         self.number = number
-        self.done = trio.Event()
+        self.script = script
+        self.done = trio.Event()  # set (in trio) once the pump has let go of the socket
+        self.closed = False
         self.call: int | None = None  # bound by the first caller frame
         self.greeting_requested = False
         self.speaking = False
@@ -127,7 +143,8 @@ class ModelConnection:
         self.pump.send(self, self.codec.frame(json.dumps(created)))
 
     def on_closed(self) -> None:
-        self.done.set()
+        self.closed = True
+        self.pump.notify(self.done.set)
 
     def on_messages(self, messages: list[bytes], now: int) -> None:
         rec = self.rec
@@ -179,6 +196,8 @@ class ModelConnection:
             self._maybe_speak()
 
     def _maybe_speak(self) -> None:
+        if not self.script.every_ns or not self.script.frames:
+            return  # a silent model (--speak-every 0)
         if self.call is not None and self.greeting_requested and not self.speaking:
             self.speaking = True
             self._first_ns = mono_ns() + 5_000_000
@@ -198,7 +217,7 @@ class ModelConnection:
 
     def _send_delta(self, sched_ns: int) -> None:
         """One delta of a 1-s response; responses start every 2 s on an absolute schedule."""
-        if self.fd < 0 or self.done.is_set():
+        if self.closed:
             return
         call = self.call
         assert call is not None
@@ -212,7 +231,7 @@ class ModelConnection:
         j = self._frame
         if j == 0:
             data = codec.frame(_response_event("response.created", self._response_id)) + data
-        elif j == RESPONSE_FRAMES - 1:
+        if j == self.script.frames - 1:
             response_id, item_id = self._response_id, self._item_id
             data += codec.frame(
                 f'{{"type":"response.output_audio.done","event_id":"ead_{item_id}",'
@@ -225,12 +244,12 @@ class ModelConnection:
         rec.out_sched.append(sched_ns)
         self._index += 1
         self._frame += 1
-        if self._frame < RESPONSE_FRAMES:
+        if self._frame < self.script.frames:
             next_ns = sched_ns + FRAME_NS
         else:
             self._response += 1
             self._begin_response()
-            next_ns = self._first_ns + self._response * RESPONSE_EVERY_NS
+            next_ns = self._first_ns + self._response * self.script.every_ns
         self.pump.call_at(next_ns, self._send_delta)
 
 
@@ -251,7 +270,7 @@ def _response_event(kind: str, response_id: str) -> str:
     )
 
 
-async def amain(host: str, port: int) -> None:
+async def amain(host: str, port: int, script: Script) -> None:
     rec = Recorder()
     pump = Pump(TrioClock())
     numbers = iter(range(1, 1 << 30))
@@ -268,14 +287,10 @@ async def amain(host: str, port: int) -> None:
             rec.counts["bad_authorization"] += 1
         if "model=gpt-realtime" not in target:
             rec.counts["no_model_in_url"] += 1
-        connection = ModelConnection(stream.socket.fileno(), codec, rec, pump, number)
-        try:
-            connection.start()
-            await connection.done.wait()
-        finally:
-            pump.remove(connection)
-            connection.fd = -1
-        # serve_tcp closes the stream when this returns.
+        connection = ModelConnection(stream.socket.fileno(), codec, rec, pump, number, script)
+        pump.submit(connection.start)
+        await connection.done.wait()
+        # serve_tcp closes the stream when this returns; the pump no longer uses it.
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(pump.run)
@@ -290,6 +305,8 @@ async def amain(host: str, port: int) -> None:
                 break
             line += data
         parts = line.decode().split()
+        pump.stop()
+        await pump.finished.wait()
         if len(parts) == 5 and parts[0] == "DUMP":
             path, w0, w1, cutoff = parts[1], float(parts[2]), float(parts[3]), float(parts[4])
             result = rec.dump(w0, w1, cutoff)
@@ -302,8 +319,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--speak-every", type=float, default=2.0, help="s; 0: never speak")
+    parser.add_argument("--speak-seconds", type=float, default=1.0, help="length of a response")
     args = parser.parse_args()
-    trio.run(amain, args.host, args.port)
+    trio.run(amain, args.host, args.port, Script(args.speak_every, args.speak_seconds))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import sys
 import time
 from array import array
 from collections import Counter, deque
+from functools import partial
 from typing import Any
 
 import httpx
@@ -74,6 +75,7 @@ class Shared:
 
     def __init__(self) -> None:
         self.out_lat_us = array("q")
+        self.out_at_ms = array("q")  # send time of each, ms after w0
         self.gen_lag_us = array("q")
         self.in_sent: dict[int, int] = {}
         self.out_seen: dict[int, int] = {}
@@ -126,7 +128,8 @@ class SimulatedCall:
         self.server_closed = False
         self.stop_sent = False
         self.in_sent = 0  # caller frames sent in [w0, cutoff]
-        self.done = trio.Event()
+        self.done = trio.Event()  # set (in trio) once the pump has let go of the socket
+        self.closed = False
         # For the pump.
         self.fd = -1
         self.codec = WsCodec(client=True)
@@ -193,12 +196,10 @@ class SimulatedCall:
                 shared.failures[f"upgrade: {exc}"[:60]] += 1
                 return
             self.fd = stream.socket.fileno()
-            self._begin(parameters)
+            self.pump.submit(partial(self._begin, parameters))
             shared.setup_ms.append((time.monotonic() - began) * 1000)
             await self.done.wait()
         finally:
-            self.pump.remove(self)
-            self.fd = -1
             await trio.aclose_forcefully(stream)
         if self.server_closed and not self.stop_sent:
             shared.failures["closed by the bridge before stop"] += 1
@@ -232,7 +233,7 @@ class SimulatedCall:
 
     def _tick(self, sched_ns: int) -> None:
         """Send the caller frame due at ``sched_ns`` (and echo the marks played by now)."""
-        if self.fd < 0 or self.done.is_set():
+        if self.closed:
             return
         plan = self.plan
         if sched_ns >= plan.w1_ns:
@@ -269,11 +270,19 @@ class SimulatedCall:
         self.stop_sent = True
         self.pump.send(self, self.codec.frame(stop) + self.codec.close())
         # Wait for the bridge's close, bounded.
-        self.pump.call_at(mono_ns() + CLOSE_WAIT_NS, lambda _: self.done.set())
+        self.pump.call_at(mono_ns() + CLOSE_WAIT_NS, self._give_up)
+
+    def _give_up(self, _: int) -> None:
+        if not self.closed:
+            self.pump.remove(self)
+            self.closed = True
+            self.pump.notify(self.done.set)
 
     def on_closed(self) -> None:
-        self.server_closed = True
-        self.done.set()
+        if not self.closed:
+            self.server_closed = True
+            self.closed = True
+            self.pump.notify(self.done.set)
 
     def on_messages(self, messages: list[bytes], now: int) -> None:
         shared, plan = self.shared, self.plan
@@ -300,6 +309,7 @@ class SimulatedCall:
                         counts["out_crosstalk"] += 1
                     elif plan.w0_ns <= sent <= plan.w1_ns:
                         shared.out_lat_us.append((now - sent) // 1000)
+                        shared.out_at_ms.append((sent - plan.w0_ns) // 1_000_000)
                         if sent <= plan.cut_ns:
                             if index in seen:
                                 counts["out_duplicates"] += 1
@@ -356,11 +366,13 @@ async def amain(args: argparse.Namespace) -> None:
             async with trio.open_nursery() as nursery:
                 for call in calls:
                     nursery.start_soon(call.run, http, clock)
-            outer.cancel_scope.cancel()
+            pump.stop()
+            await pump.finished.wait()
         shared.counts["pump wake-ups"] = pump.wakeups
     result: dict[str, Any] = {
         "calls": len(calls),
         "out_lat_us": shared.out_lat_us.tolist(),
+        "out_at_ms": shared.out_at_ms.tolist(),
         "gen_lag_us": shared.gen_lag_us.tolist(),
         "in_sent": {str(g): n for g, n in shared.in_sent.items()},
         "out_seen": {str(g): n for g, n in shared.out_seen.items()},
