@@ -3,12 +3,13 @@
 Tasks (all in the call's nursery):
 
 * inbound: reads the Twilio socket (its only reader), parses, feeds the session;
-* twilio writer: the only sender on the Twilio socket, fed by a bounded channel;
 * model leg: opens the model link, sends ``session.update``, reads model events (the link's
-  only reader) and reconnects once when the session asks for it; its writer task is the only
-  sender on the link;
+  only reader) and reconnects once when the session asks for it;
 * tools: each function call runs in its own task under the tool deadline;
 * watchdog: sleeps until the session's next deadline and reports it.
+
+Whichever task the session answers sends its actions itself, one sender at a time per socket
+(a FIFO lock each): no writer tasks, so no extra task switches on the audio path.
 
 Whatever ends the call (Twilio ``stop``, a dropped socket, a fatal model error, a deadline),
 the session moves to ``ended`` and the nursery is cancelled, so no task outlives the call.
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 LOGGED_PROBLEMS_PER_KIND = 5  # after this many log lines of one kind a call only counts
-CHANNEL_SIZE = 1024
 
 
 class MediaSocket(Protocol):
@@ -185,8 +185,11 @@ class Call:
         )
         self.session.machine.on_change = self._state_changed
         self._state_change = trio.Event()
-        self._twilio_out_send, self._twilio_out_recv = trio.open_memory_channel[str](CHANNEL_SIZE)
-        self._model_out_send, self._model_out_recv = trio.open_memory_channel[str](CHANNEL_SIZE)
+        # One sender at a time per socket; sending inline (rather than through a writer task)
+        # saves two task switches per message on the audio path.
+        self._twilio_lock = trio.StrictFIFOLock()
+        self._model_lock = trio.StrictFIFOLock()
+        self._link: ModelLink | None = None
         self._logged: Counter[str] = Counter()
         self._nursery: trio.Nursery | None = None
         self._leg_scope = trio.CancelScope()
@@ -208,7 +211,6 @@ class Call:
                 outer.start_soon(self._model_leg)
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
-                    nursery.start_soon(self._twilio_writer)
                     nursery.start_soon(self._watchdog)
                     nursery.start_soon(self._inbound)
         finally:
@@ -242,10 +244,9 @@ class Call:
         stats = self.session.stats
         for action in actions:
             if isinstance(action, ToModel):
-                await self._model_out_send.send(action.text)
-                stats.model_out += 1
+                await self._send_to_model(action.text)
             elif isinstance(action, ToTwilio):
-                await self._twilio_out_send.send(action.text)
+                await self._send_to_twilio(action.text)
                 stats.twilio_out += 1
             elif isinstance(action, RunTool):
                 self._start_soon(self._run_tool, action.call)
@@ -290,17 +291,15 @@ class Call:
             await self._perform(session.on_twilio(message))
         self._end_if_over()
 
-    async def _twilio_writer(self) -> None:
-        send = self.socket.send
-        async for text in self._twilio_out_recv:
-            try:
-                await send(text)
-            except (trio.Cancelled, trio.TooSlowError):
-                raise
-            except Exception as exc:
-                self.session.hang_up(f"media socket closed ({type(exc).__name__})")
-                self._end_if_over()
-                return
+    async def _send_to_twilio(self, text: str) -> None:
+        """Send on the media socket; a dead socket ends the call (the caller is gone)."""
+        try:
+            async with self._twilio_lock:
+                await self.socket.send(text)
+        except (trio.Cancelled, trio.TooSlowError):
+            raise
+        except Exception as exc:
+            self.session.hang_up(f"media socket closed ({type(exc).__name__})")
 
     # ------------------------------------------------------------------ model side
 
@@ -334,9 +333,8 @@ class Call:
         try:
             async with self.connector.connect() as link:
                 self._link_open = True
-                self._drain_stale_model_events()
-                await link.send(self._session_update())
-                session.stats.model_out += 1
+                self._link = link
+                await self._send_to_model(self._session_update())
                 return await self._pump_model_events(link)
         except RealtimeConnectError as exc:
             log.warning("call %s: model connect failed: %s", session.call_sid, exc)
@@ -344,51 +342,47 @@ class Call:
         except RealtimeClosed as exc:
             return f"closed ({exc.code})"
         finally:
+            self._link = None
             self._link_open = False  # set only once the link's close has finished
 
-    def _drain_stale_model_events(self) -> None:
-        # Events queued for a previous link name its items; the session replays history itself.
-        while True:
-            try:
-                self._model_out_recv.receive_nowait()
-            except trio.WouldBlock:
-                return
+    async def _send_to_model(self, text: str) -> None:
+        """Send on the current model link. Without one (reconnecting) the event is dropped:
+        the session replays the conversation itself once the new link is ready."""
+        link = self._link
+        if link is None:
+            self.session.stats.problems["model_send_without_link"] += 1
+            return
+        try:
+            async with self._model_lock:
+                await link.send(text)
+        except RealtimeClosed:
+            self.session.stats.problems["model_send_after_close"] += 1
+            return  # the pump sees the closure and reports it
+        self.session.stats.model_out += 1
 
     async def _pump_model_events(self, link: ModelLink) -> str:
         session = self.session
-        closed_because: list[str] = []
-
-        async def writer(cancel_scope: trio.CancelScope) -> None:
-            try:
-                async for text in self._model_out_recv:
-                    await link.send(text)
-            except RealtimeClosed as exc:
-                closed_because.append(f"closed while sending ({exc.code})")
-                cancel_scope.cancel()
-
         if session.ended:
             return "call over"
+        closed_because = "closed"
+        parse = rt.parse_server_event
+        stats = session.stats
         with trio.CancelScope() as self._pump_scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(writer, nursery.cancel_scope)
-                parse = rt.parse_server_event
-                stats = session.stats
-                try:
-                    while True:
-                        text = await link.receive()
-                        stats.model_in += 1
-                        try:
-                            event = parse(text)
-                        except rt.RealtimeProtocolError as exc:
-                            self.metrics.incr("hotelvoice_model_bad_events_total", kind=exc.kind)
-                            self._problem(f"model_{exc.kind}", "bad model event: %s", exc)
-                            continue
-                        await self._perform(session.on_model(event))
-                except RealtimeClosed as exc:
-                    closed_because.append(f"closed ({exc.code})")
-                nursery.cancel_scope.cancel()
+            try:
+                while True:
+                    text = await link.receive()
+                    stats.model_in += 1
+                    try:
+                        event = parse(text)
+                    except rt.RealtimeProtocolError as exc:
+                        self.metrics.incr("hotelvoice_model_bad_events_total", kind=exc.kind)
+                        self._problem(f"model_{exc.kind}", "bad model event: %s", exc)
+                        continue
+                    await self._perform(session.on_model(event))
+            except RealtimeClosed as exc:
+                closed_because = f"closed ({exc.code})"
         self._pump_scope = None
-        return closed_because[0] if closed_because else "closed"
+        return closed_because
 
     # ------------------------------------------------------------------ tools and endings
 
