@@ -619,6 +619,7 @@ class CallSession:
         if self.end_reason is None or trigger == "hangup":
             self.end_reason = reason if self.end_reason is None else f"{self.end_reason}; {reason}"
         self.machine.fire(trigger)
+        self.machine.release()
         self.stats.ended_at = self._clock()
         for key, count in self.machine.invalid_events.items():
             self.metrics.incr("hotelvoice_invalid_call_events_total", count, event=key)

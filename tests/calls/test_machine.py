@@ -13,6 +13,7 @@ from hotelvoice.calls.machine import (
     STATES,
     TRANSITIONS,
     TRIGGER_DESCRIPTIONS,
+    _MACHINE,
     CallMachine,
 )
 from hotelvoice.config import Settings
@@ -107,7 +108,7 @@ def test_tools_done_goes_to_speaking_only_while_audio_is_outstanding() -> None:
 @pytest.mark.parametrize("trigger", ["hangup", "finish"])
 def test_every_live_state_can_end(state: str, trigger: str) -> None:
     machine = make()
-    machine._machine.set_state(state)
+    _MACHINE.set_state(state, model=machine)
     assert machine.fire(trigger)
     assert machine.ended
 
@@ -128,3 +129,13 @@ def test_tables_are_complete() -> None:
         assert state in STATES
         assert getattr(settings, setting) > 0
         assert trigger in TRIGGER_DESCRIPTIONS
+
+
+def test_released_machines_leave_the_shared_table() -> None:
+    before = len(_MACHINE.models)
+    machine = make()
+    assert len(_MACHINE.models) == before + 1
+    machine.fire("hangup")
+    machine.release()
+    assert len(_MACHINE.models) == before
+    assert not machine.fire("session_ready")
