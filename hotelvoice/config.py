@@ -56,6 +56,7 @@ class Settings:
     stream_token_ttl_s: float = 60.0
     # Bounds.
     inbound_buffer_frames: int = 250  # 5 s of caller audio while the model connects
+    mark_interval_ms: int = 100  # audio between two Twilio marks: barge-in accuracy vs traffic
     max_model_reconnects: int = 1
 
     @property
@@ -86,6 +87,7 @@ _FLOAT_SETTINGS = {
 }
 _INT_SETTINGS = {
     "HOTELVOICE_INBOUND_BUFFER_FRAMES": "inbound_buffer_frames",
+    "HOTELVOICE_MARK_INTERVAL_MS": "mark_interval_ms",
     "HOTELVOICE_MAX_MODEL_RECONNECTS": "max_model_reconnects",
 }
 _STR_SETTINGS = {

@@ -1,6 +1,7 @@
 """The playback ledger: what the caller actually heard, from Twilio's mark echoes.
 
-Every outbound audio chunk is followed by a uniquely named mark. Twilio echoes a mark when
+Outbound audio is followed by uniquely named marks (one per chunk, at most every
+``mark_interval`` of audio: see :meth:`PlaybackLedger.record_audio`). Twilio echoes a mark when
 playback reaches it, and echoes every pending mark at once when we send ``clear``. So an echo
 means "played" only if the mark was still outstanding; marks that were outstanding when we
 cleared are *flushed*, and their late echoes must not count as heard audio.
@@ -51,17 +52,48 @@ class PlaybackLedger:
         self._outstanding: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._flushed: set[str] = set()
         self._items: dict[str, _ItemAudio] = {}
+        self._unmarked_item = ""
+        self._unmarked_bytes = 0
 
     def record_chunk(self, item_id: str, nbytes: int) -> str:
         """Record a chunk sent for ``item_id``; returns the mark name to send after it."""
-        self._seq += 1
-        name = f"{self._prefix}{self._seq}"
-        self._outstanding[name] = (item_id, nbytes)
+        self.record_audio(item_id, nbytes)
+        name = self.mark()
+        assert name is not None
+        return name
+
+    def record_audio(self, item_id: str, nbytes: int) -> None:
+        """Record audio sent for ``item_id`` that the next :meth:`mark` will cover."""
+        if self._unmarked_bytes and item_id != self._unmarked_item:
+            raise ValueError("mark the previous item's audio before sending another item's")
+        self._unmarked_item = item_id
+        self._unmarked_bytes += nbytes
         audio = self._items.get(item_id)
         if audio is None:
             audio = self._items[item_id] = _ItemAudio()
+            self._forget_finished_items()
         audio.sent_bytes += nbytes
+
+    def mark(self) -> str | None:
+        """A new mark covering the audio recorded since the last one (None if there is none)."""
+        if not self._unmarked_bytes:
+            return None
+        self._seq += 1
+        name = f"{self._prefix}{self._seq}"
+        self._outstanding[name] = (self._unmarked_item, self._unmarked_bytes)
+        self._unmarked_bytes = 0
         return name
+
+    @property
+    def unmarked_bytes(self) -> int:
+        return self._unmarked_bytes
+
+    def _forget_finished_items(self) -> None:
+        # Only items with audio still at Twilio can be truncated; keep the table small.
+        if len(self._items) > 16:
+            live = {item for item, _ in self._outstanding.values()} | {self._unmarked_item}
+            for item in [i for i in self._items if i not in live][:-4]:
+                del self._items[item]
 
     def on_echo(self, name: str) -> EchoOutcome:
         """Account for an echoed mark: heard if outstanding, flushed if cleared, else unknown."""
@@ -77,8 +109,8 @@ class PlaybackLedger:
 
     @property
     def outstanding(self) -> bool:
-        """True while Twilio still holds audio we sent that has not been played."""
-        return bool(self._outstanding)
+        """True while Twilio may still hold audio we sent that has not been played."""
+        return bool(self._outstanding) or self._unmarked_bytes > 0
 
     @property
     def outstanding_marks(self) -> int:
@@ -86,7 +118,10 @@ class PlaybackLedger:
 
     def outstanding_items(self) -> list[str]:
         """Items with unplayed audio, in playback order, without repeats."""
-        return list(dict.fromkeys(item for item, _ in self._outstanding.values()))
+        items = [item for item, _ in self._outstanding.values()]
+        if self._unmarked_bytes:
+            items.append(self._unmarked_item)
+        return list(dict.fromkeys(items))
 
     def heard_ms(self, item_id: str) -> int:
         audio = self._items.get(item_id)
@@ -103,12 +138,13 @@ class PlaybackLedger:
         truncation for the item that was playing, or None when nothing was outstanding or
         nothing of it had been heard yet (the API rejects a truncate at 0 ms).
         """
-        if not self._outstanding:
+        if not self.outstanding:
             return [], None
         cut_items = self.outstanding_items()
         playing = cut_items[0]
         self._flushed.update(self._outstanding)
         self._outstanding.clear()
+        self._unmarked_bytes = 0
         sent_ms = self.sent_ms(playing)
         heard_ms = min(self.heard_ms(playing), sent_ms)
         truncation = Truncation(playing, heard_ms, sent_ms) if heard_ms > 0 else None

@@ -107,6 +107,10 @@ class CallSession:
         self._clock = clock
         self.metrics = metrics if metrics is not None else Metrics()
         self.frame_bytes = frame_bytes
+        # A mark every mark_interval_ms of audio (whole frames), and at the end of each item.
+        self._mark_bytes = (
+            max(1, settings.mark_interval_ms * bytes_per_ms // frame_bytes) * frame_bytes
+        )
         self.ledger = PlaybackLedger(bytes_per_ms=bytes_per_ms)
         self.machine = CallMachine(
             call_sid, clock=clock, audio_outstanding=lambda: self.ledger.outstanding
@@ -236,7 +240,7 @@ class CallSession:
                 self.machine.fire("caller_done")
             return []
         if isinstance(event, rt.AudioDone):
-            return self._flush_out_buffer() if event.item_id == self._out_item else []
+            return self._finish_item_audio() if event.item_id == self._out_item else []
         if isinstance(event, rt.ResponseCreated):
             self._generating = True
             self._response_id = event.response_id
@@ -313,7 +317,7 @@ class CallSession:
             return []
         actions: list[Action] = []
         if item_id != self._out_item:
-            actions.extend(self._flush_out_buffer())
+            actions.extend(self._finish_item_audio())
             self._out_item = item_id
             self.machine.fire("model_audio")
         frame = self.frame_bytes
@@ -333,19 +337,25 @@ class CallSession:
         return actions
 
     def _send_chunk(self, actions: list[Action], item_id: str, payload: str, nbytes: int) -> None:
-        mark = self.ledger.record_chunk(item_id, nbytes)
+        self.ledger.record_audio(item_id, nbytes)
         actions.append(ToTwilio(tw.encode_media(self.stream_sid, payload)))
-        actions.append(ToTwilio(tw.encode_mark(self.stream_sid, mark)))
         self.stats.audio_bytes_out += nbytes
+        if self.ledger.unmarked_bytes >= self._mark_bytes:
+            self._append_mark(actions)
 
-    def _flush_out_buffer(self) -> list[Action]:
-        """Send the remainder (less than a frame) of the current item's audio."""
-        if not self._out_buffer or self._out_item is None:
-            return []
+    def _append_mark(self, actions: list[Action]) -> None:
+        name = self.ledger.mark()
+        if name is not None:
+            actions.append(ToTwilio(tw.encode_mark(self.stream_sid, name)))
+
+    def _finish_item_audio(self) -> list[Action]:
+        """Send the remainder (less than a frame) of the current item's audio, then a mark."""
         actions: list[Action] = []
-        payload = base64.b64encode(bytes(self._out_buffer)).decode("ascii")
-        self._send_chunk(actions, self._out_item, payload, len(self._out_buffer))
-        self._out_buffer.clear()
+        if self._out_buffer and self._out_item is not None:
+            payload = base64.b64encode(bytes(self._out_buffer)).decode("ascii")
+            self._send_chunk(actions, self._out_item, payload, len(self._out_buffer))
+            self._out_buffer.clear()
+        self._append_mark(actions)
         return actions
 
     def _on_speech_started(self) -> list[Action]:
@@ -377,7 +387,7 @@ class CallSession:
         return actions
 
     def _on_response_done(self, event: rt.ResponseDone) -> list[Action]:
-        actions = self._flush_out_buffer()
+        actions = self._finish_item_audio()
         if event.response_id == self._response_id:
             self._generating = False
         if event.error_code:
@@ -520,6 +530,8 @@ class CallSession:
         self._out_buffer.clear()
         if self._out_item is not None:
             self._cut_items.add(self._out_item)
+        actions: list[Action] = []
+        self._append_mark(actions)  # so the audio already sent is still followed to its end
         if self.machine.state in _LIVE_MODEL_STATES and self._reconnects_left > 0:
             self._reconnects_left -= 1
             self.stats.reconnects += 1
@@ -528,7 +540,7 @@ class CallSession:
             self._tools_pending.clear()
             self._tool_responses_open.clear()
             self.machine.fire("model_lost")
-            return [ReconnectModel()]
+            return [*actions, ReconnectModel()]
         log.error("call %s: model connection lost (%s); ending the stream", self.call_sid, reason)
         self.finish(f"model unavailable: {reason}")
         return []

@@ -109,7 +109,7 @@ def test_inbound_passthrough_is_untouched_and_wrong_stream_dropped() -> None:
 
 
 def test_outbound_frames_pass_through_with_a_unique_mark_each() -> None:
-    session = make()
+    session = make(mark_interval_ms=20)
     ready(session)
     audio = bytes(range(160))
     actions = speak(session, audio)
@@ -138,7 +138,7 @@ def test_odd_deltas_are_coalesced_into_160_byte_multiples() -> None:
 
 
 def test_playback_done_when_the_last_mark_echoes_after_the_response() -> None:
-    session = make()
+    session = make(mark_interval_ms=20)
     ready(session)
     names = marks(speak(session, b"\x00" * 320))
     session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
@@ -148,7 +148,7 @@ def test_playback_done_when_the_last_mark_echoes_after_the_response() -> None:
 
 
 def test_barge_in_clears_truncates_at_heard_ms_and_drops_late_deltas() -> None:
-    session = make()
+    session = make(mark_interval_ms=20)
     ready(session)
     names = []
     session.on_model(rt.ResponseCreated("resp_1"))
@@ -235,7 +235,7 @@ def test_name_comes_from_output_item_added_when_done_lacks_it() -> None:
 
 
 def test_transfer_waits_for_the_goodbye_then_transfers() -> None:
-    session = make()
+    session = make(mark_interval_ms=20)
     ready(session)
     function_call(session, "transfer_to_human", '{"department":"front_desk"}')
     session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
@@ -279,7 +279,7 @@ def test_setup_deadline_ends_the_call() -> None:
 
 def test_silence_reprompts_once_then_says_goodbye_and_hangs_up() -> None:
     clock = Clock()
-    session = make(clock, silence_timeout_s=10.0, goodbye_timeout_s=15.0)
+    session = make(clock, silence_timeout_s=10.0, goodbye_timeout_s=15.0, mark_interval_ms=20)
     ready(session)
     clock.now = session.next_deadline()
     assert clock.now == 110.0
@@ -395,3 +395,33 @@ def test_messages_for_another_stream_are_dropped() -> None:
     assert session.on_twilio(tw.MarkEcho(4, "MZother", "m1")) == []
     assert not session.ended
     assert session.stats.problems["wrong_stream_sid"] == 2
+
+
+def test_marks_every_100_ms_of_audio_and_at_the_end_of_each_item() -> None:
+    session = make()  # mark_interval_ms=100 by default
+    ready(session)
+    session.on_model(rt.ResponseCreated("resp_1"))
+    per_delta = [marks(session.on_model(delta(b"\x00" * 160))) for _ in range(7)]
+    assert [len(m) for m in per_delta] == [0, 0, 0, 0, 1, 0, 0]
+    assert session.ledger.outstanding  # the last 40 ms are sent but not yet marked
+    tail = marks(session.on_model(rt.AudioDone("resp_1", "item_1")))
+    assert len(tail) == 1
+    session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
+    session.on_twilio(tw.MarkEcho(2, SID, per_delta[4][0]))
+    assert session.state == "speaking"
+    session.on_twilio(tw.MarkEcho(3, SID, tail[0]))
+    assert session.state == "listening"
+
+
+def test_barge_in_with_unmarked_audio_still_clears_and_truncates_at_marked_ms() -> None:
+    session = make()
+    ready(session)
+    session.on_model(rt.ResponseCreated("resp_1"))
+    first = []
+    for _ in range(7):
+        first += marks(session.on_model(delta(b"\x00" * 160)))
+    session.on_twilio(tw.MarkEcho(2, SID, first[0]))  # 100 ms heard; 40 ms sent, unmarked
+    actions = session.on_model(rt.SpeechStarted("item_user", 0))
+    assert twilio_texts(actions) == [{"event": "clear", "streamSid": SID}]
+    assert model_texts(actions)[0]["audio_end_ms"] == 100
+    assert not session.ledger.outstanding

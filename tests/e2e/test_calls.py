@@ -135,15 +135,16 @@ async def test_barge_in_clears_twilio_and_truncates_to_what_was_heard(stack: Sta
             model = await stack.model.next_session()
             await model.expect("response.create")
             response = await model.start_response()
-            await model.send_audio(tagged(1, 800), response=response)  # 5 × 20 ms
-            await call.wait_for(lambda c: len(c.pending_marks) == 5)
-            await call.echo_marks(2)  # the caller heard 40 ms
+            # 300 ms in 20 ms deltas: a mark after every 100 ms of audio.
+            await model.send_audio(tagged(1, 2400), response=response)
+            await call.wait_for(lambda c: len(c.pending_marks) == 3)
+            await call.echo_marks(1)  # the caller heard the first 100 ms
             await model.speech_started()
             await call.wait_for(lambda c: c.clears == 1)
             truncate = await model.expect("conversation.item.truncate")
             assert truncate["item_id"] == response.item_id
-            assert truncate["audio_end_ms"] == 40
-            assert len(call.marks_flushed) == 3
+            assert truncate["audio_end_ms"] == 100
+            assert len(call.marks_flushed) == 2
             # A late delta of the cut item must not reach the caller.
             late = {
                 "type": "response.output_audio.delta",
