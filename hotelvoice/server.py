@@ -5,10 +5,12 @@ from __future__ import annotations
 import gc
 import signal
 from functools import partial
+from typing import cast
 
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
+from hypercorn.typing import ASGIFramework
 
 from hotelvoice.app import create_app
 from hotelvoice.config import Settings
@@ -39,4 +41,5 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     # collector's full passes, which otherwise stall every call for tens of milliseconds.
     gc.collect()
     gc.freeze()
-    trio.run(partial(serve, app, config, shutdown_trigger=_wait_for_shutdown_signal))
+    asgi = cast(ASGIFramework, app)  # a plain ASGI callable; hypercorn's TypedDicts are stricter
+    trio.run(partial(serve, asgi, config, shutdown_trigger=_wait_for_shutdown_signal))

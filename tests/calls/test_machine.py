@@ -7,13 +7,13 @@ import logging
 import pytest
 
 from hotelvoice.calls.machine import (
+    _MACHINE,
     LIVE_STATES,
     STATE_DESCRIPTIONS,
     STATE_TIMEOUTS,
     STATES,
     TRANSITIONS,
     TRIGGER_DESCRIPTIONS,
-    _MACHINE,
     CallMachine,
 )
 from hotelvoice.config import Settings
