@@ -8,8 +8,10 @@ Tasks (all in the call's nursery):
 * tools: each function call runs in its own task under the tool deadline;
 * watchdog: sleeps until the session's next deadline and reports it.
 
-Whichever task the session answers sends its actions itself, one sender at a time per socket
-(a FIFO lock each): no writer tasks, so no extra task switches on the audio path.
+Whichever task the session answers sends its actions itself: no writer tasks, so no extra task
+switches on the audio path. Both sockets' send paths already serialise whole frames (Hypercorn
+and trio-websocket each encode a frame synchronously, then write it under their own FIFO
+lock), so concurrent senders cannot interleave frames and keep their order.
 
 Whatever ends the call (Twilio ``stop``, a dropped socket, a fatal model error, a deadline),
 the session moves to ``ended`` and the nursery is cancelled, so no task outlives the call.
@@ -185,10 +187,6 @@ class Call:
         )
         self.session.machine.on_change = self._state_changed
         self._state_change = trio.Event()
-        # One sender at a time per socket; sending inline (rather than through a writer task)
-        # saves two task switches per message on the audio path.
-        self._twilio_lock = trio.StrictFIFOLock()
-        self._model_lock = trio.StrictFIFOLock()
         self._link: ModelLink | None = None
         self._logged: Counter[str] = Counter()
         self._nursery: trio.Nursery | None = None
@@ -294,8 +292,7 @@ class Call:
     async def _send_to_twilio(self, text: str) -> None:
         """Send on the media socket; a dead socket ends the call (the caller is gone)."""
         try:
-            async with self._twilio_lock:
-                await self.socket.send(text)
+            await self.socket.send(text)
         except (trio.Cancelled, trio.TooSlowError):
             raise
         except Exception as exc:
@@ -353,8 +350,7 @@ class Call:
             self.session.stats.problems["model_send_without_link"] += 1
             return
         try:
-            async with self._model_lock:
-                await link.send(text)
+            await link.send(text)
         except RealtimeClosed:
             self.session.stats.problems["model_send_after_close"] += 1
             return  # the pump sees the closure and reports it
