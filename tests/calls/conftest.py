@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 import trio
 
@@ -22,9 +23,16 @@ from hotelvoice.config import Settings
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime.backend import OpenAIConnector
+from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.tokens import StreamTokens
 from tests.fakes.realtime_server import FakeRealtimeServer, start_fake_realtime
 from tests.fakes.twilio_media import validate_outbound
+from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
+
+
+async def start_rest(nursery: trio.Nursery) -> FakeTwilioRest:
+    return await start_fake_twilio_rest(nursery, account_sid=ACCOUNT, auth_token="token")
+
 
 ACCOUNT = "AC" + "a" * 32
 CALL = "CA" + "b" * 32
@@ -128,9 +136,19 @@ class Harness:
 
 
 @pytest.fixture
-def make_harness(nursery: trio.Nursery) -> Callable[..., Any]:
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def make_harness(nursery: trio.Nursery, http_client: httpx.AsyncClient) -> Callable[..., Any]:
     async def make(
-        *, tools: ToolRegistry | None = None, echo_marks: bool = True, **overrides: Any
+        *,
+        tools: ToolRegistry | None = None,
+        echo_marks: bool = True,
+        rest: FakeTwilioRest | None = None,
+        **overrides: Any,
     ) -> Harness:
         model = await start_fake_realtime(nursery, **overrides.pop("fake", {}))
         settings = attrs.evolve(
@@ -157,7 +175,11 @@ def make_harness(nursery: trio.Nursery) -> Callable[..., Any]:
                 api_key="sk-test",
                 connect_timeout=settings.model_setup_timeout_s,
             ),
-            rest=None,
+            rest=None
+            if rest is None
+            else TwilioRest(
+                http_client, account_sid=ACCOUNT, auth_token="token", api_base=rest.base_url
+            ),
             instructions=instructions,
         )
         return Harness(model=model, services=services, twilio=MemoryTwilio(echo_marks=echo_marks))

@@ -14,7 +14,7 @@ import trio.testing
 
 from hotelvoice.calls.session import GOODBYE_INSTRUCTIONS, REPROMPT_INSTRUCTIONS
 from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome
-from tests.calls.conftest import Harness
+from tests.calls.conftest import Harness, start_rest
 
 MakeHarness = Callable[..., Any]
 
@@ -242,3 +242,25 @@ async def test_model_garbage_is_counted_and_the_call_goes_on(
     await harness.twilio.wait_for(lambda t: len(t.of_event("media")) == 1)
     assert harness.services.metrics.total("hotelvoice_model_bad_events_total") == 2
     harness.twilio.stop()
+
+
+async def test_transfer_waits_for_the_goodbye_at_most_its_deadline_then_for_the_hand_over(
+    make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    rest = await start_rest(nursery)
+    harness = await start_call(make_harness, nursery, rest=rest, transfer_timeout_s=15.0)
+    model = await harness.model.next_session()
+    await model.expect("response.create")
+    await model.call_function("transfer_to_human", {"department": "front_desk", "reason": "x"})
+    await model.expect("response.create")
+    t0 = trio.current_time()
+    response = await model.start_response()  # a goodbye that never finishes
+    await model.send_audio(b"\xff" * 160, response=response)
+    request = await rest.wait_for_request()
+    assert trio.current_time() - t0 == pytest.approx(15.0, abs=0.01)
+    assert "+15550000000" in request.form["Twiml"]
+    # REST accepted, but Twilio never stops the stream: the hand-over deadline ends the call.
+    await harness.done.wait()
+    assert harness.ended_at is not None
+    assert harness.ended_at - t0 == pytest.approx(30.0, abs=0.01)
+    assert "transfer did not complete" in (harness.session_now().end_reason or "")
