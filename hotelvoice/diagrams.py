@@ -42,8 +42,9 @@ WHAT_ENDS_IT = {
     "interrupted": "caller stops → listening; new answer → speaking",
     "calling_tool": "all results returned → speaking or listening; transfer requested → "
     "transferring",
-    "transferring": "REST transfer accepted → Twilio stops the stream; failure or deadline → "
-    "the socket closes and the TwiML tail dials the front desk",
+    "transferring": "goodbye played (or its deadline passed) → the REST transfer; accepted → "
+    "Twilio stops the stream and rings the department; refused → the socket closes and the "
+    "TwiML tail dials the front desk; no hand-over within the deadline → the socket closes",
     "ended": "(final)",
 }
 
