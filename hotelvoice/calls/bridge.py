@@ -162,7 +162,7 @@ async def _wait_for_start(socket: MediaSocket, services: CallServices) -> tw.Sta
 
 
 class Call:
-    """One bridged call: the nursery, its tasks and the channels between them."""
+    """One bridged call: its session, its nursery and the tasks in it."""
 
     def __init__(
         self,
