@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 from collections.abc import Callable
 
+from bench._timing import microseconds_per_call
 from hotelvoice.realtime.events import encode_audio_append, parse_server_event
 
 PAYLOAD = base64.b64encode(os.urandom(160)).decode("ascii")
@@ -40,18 +40,6 @@ SPEECH_STARTED = json.dumps(
     },
     separators=(",", ":"),
 )
-
-
-def microseconds_per_call(function: Callable[[], object], repeats: int = 5) -> float:
-    """Best of ``repeats`` timed loops, so a stray context switch does not skew the figure."""
-    calls = 100_000
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(calls):
-            function()
-        best = min(best, time.perf_counter() - started)
-    return best / calls * 1e6
 
 
 def main() -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from collections.abc import Callable
 
+from bench._timing import microseconds_per_call
 from hotelvoice.telephony.messages import (
     encode_clear,
     encode_mark,
@@ -29,18 +29,6 @@ MARK_ECHO_MESSAGE = (
     f'{{"event":"mark","sequenceNumber":"6","streamSid":"{STREAM_SID}",'
     f'"mark":{{"name":"item_abc123:7"}}}}'
 )
-
-
-def microseconds_per_call(function: Callable[[], object], repeats: int = 5) -> float:
-    """Best of ``repeats`` timed loops, so a stray context switch does not skew the figure."""
-    calls = 100_000
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(calls):
-            function()
-        best = min(best, time.perf_counter() - started)
-    return best / calls * 1e6
 
 
 def main() -> None:

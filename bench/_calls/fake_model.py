@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from array import array
 from collections import Counter
 from functools import partial
@@ -34,6 +32,7 @@ from bench._calls.wire import (
     WsCodec,
     filler_b64,
     mono_ns,
+    read_command_line,
     read_tag,
     server_handshake,
     tagged_payload,
@@ -297,14 +296,7 @@ async def amain(host: str, port: int, script: Script) -> None:
         listeners = await nursery.start(partial(trio.serve_tcp, handler, port, host=host))
         bound = listeners[0].socket.getsockname()[1]
         print(f"PORT {bound}", flush=True)
-        stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
-        line = b""
-        while b"\n" not in line:
-            data = await stdin.receive_some(4096)
-            if not data:
-                break
-            line += data
-        parts = line.decode().split()
+        parts = await read_command_line()
         pump.stop()
         await pump.finished.wait()
         if len(parts) == 5 and parts[0] == "DUMP":

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import re
-import sys
 import time
 from array import array
 from collections import Counter, deque
@@ -41,6 +39,7 @@ from bench._calls.wire import (
     client_handshake,
     filler_b64,
     mono_ns,
+    read_command_line,
     read_tags,
     tagged_payload,
 )
@@ -345,16 +344,11 @@ async def amain(args: argparse.Namespace) -> None:
         base_url=f"http://127.0.0.1:{args.port}", timeout=30.0, limits=limits
     ) as http:
         print("READY", flush=True)
-        stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
-        line = b""
-        while b"\n" not in line:
-            data = await stdin.receive_some(4096)
-            if not data:
-                return
-            line += data
-        parts = line.decode().split()
+        parts = await read_command_line()
+        if not parts:
+            return
         if len(parts) != 6 or parts[0] != "GO":
-            raise SystemExit(f"loadgen: unexpected command {line!r}")
+            raise SystemExit(f"loadgen: unexpected command {parts!r}")
         plan = Plan(*(float(p) for p in parts[1:]))
         pump = Pump(clock)
         calls = [

@@ -27,6 +27,7 @@ import itertools
 import os
 import select
 import struct
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -468,3 +469,16 @@ async def server_handshake(stream: trio.SocketStream) -> tuple[WsCodec, str, dic
     )
     await stream.send_all(answer)
     return WsCodec(client=False, leftover=rest), target, headers
+
+
+async def read_command_line() -> list[str]:
+    """Wait for one line on standard input (the driver's command); [] at end of input."""
+    stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    line = b""
+    async with stdin:
+        while b"\n" not in line:
+            data = await stdin.receive_some(4096)
+            if not data:
+                break
+            line += data
+    return line.decode().split()
