@@ -49,6 +49,7 @@ GOODBYE_INSTRUCTIONS = (
     "time, and do not ask any question."
 )
 MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
+MAX_REPLAYED_ITEMS = 120  # the recent conversation is what a new model session needs
 
 
 @attrs.frozen
@@ -301,11 +302,15 @@ class CallSession:
             for item in self.history
             if item["item"]["type"] == "function_call_output"
         }
-        return [
+        replayable = [
             item
             for item in self.history
             if item["item"]["type"] != "function_call" or item["item"]["call_id"] in answered
         ]
+        recent = replayable[-MAX_REPLAYED_ITEMS:]
+        if recent and recent[0]["item"]["type"] == "function_call_output":
+            recent = recent[1:]  # never an output without its call
+        return recent
 
     def _on_audio_delta(self, event: rt.AudioDelta) -> list[Action]:
         item_id = event.item_id
