@@ -37,6 +37,15 @@ falls back to nice -10) and each row notes how much of our CPUs others used. The
 built to stay far below its core (one epoll thread per process, see ``bench/_calls/wire.py``).
 ``--speak-every 0`` measures the caller-to-model path alone; ``--profile DIR`` adds a py-spy
 profile of the bridge per N.
+
+``--compare-sample`` runs the same sweep, on the same pinning and with the same harness, against
+Twilio's Python sample (twilio-samples/speech-assistant-openai-realtime-api-python: FastAPI,
+uvicorn, websockets), and prints a side-by-side verdict measured in that run. The sample's main.py
+is copied from a local mirror or ``--sample-dir`` into a temporary directory and patched there to
+use the fake model (see ``bench/_calls/twilio_sample.py``); its dependencies are pip-installed
+into this virtualenv on first use. The sample gets an unsigned webhook ``/incoming-call`` and
+upgrade to ``/media-stream``; it never sends ``response.create``, so the fake model speaks from
+the first caller frame on (as server VAD would answer a caller who keeps talking).
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import re
@@ -271,18 +281,25 @@ def service_command() -> list[str]:
     return [sys.executable, "-m", "hotelvoice"]
 
 
-def wait_healthy(port: int, service: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+def wait_healthy(
+    port: int,
+    service: subprocess.Popen[bytes],
+    timeout: float,
+    *,
+    path: str = "/healthz",
+    name: str = "hotelvoice serve",
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.poll() is not None:
-            raise BenchError(f"hotelvoice serve exited with code {service.returncode}")
+            raise BenchError(f"{name} exited with code {service.returncode}")
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as answer:
+            with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=1) as answer:
                 body: dict[str, Any] = json.loads(answer.read())
                 return body
         except (OSError, ValueError, urllib.error.URLError):
             time.sleep(0.1)
-    raise BenchError(f"hotelvoice serve: /healthz not answering after {timeout:.0f} s")
+    raise BenchError(f"{name}: {path} not answering after {timeout:.0f} s")
 
 
 def py_spy() -> str | None:
@@ -451,6 +468,7 @@ class Config:
     speak_every: float = 2.0
     speak_seconds: float = 1.0
     realtime: bool = False
+    sample: Any = None  # a twilio_sample.Sample: run Twilio's sample instead of hotelvoice
 
 
 def percentiles_ms(samples_us: list[int]) -> tuple[float, float, float] | None:
@@ -553,6 +571,8 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     env = helper_env()
     python = sys.executable
     speech = ("--speak-every", str(cfg.speak_every), "--speak-seconds", str(cfg.speak_seconds))
+    if cfg.sample is not None:
+        speech += ("--speak-unprompted",)
     model = spawn(
         pin.command(
             pin.harness_cpu,
@@ -569,20 +589,25 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     model_port = int(answer.split()[1])
 
     port = free_port()
+    name = "hotelvoice serve" if cfg.sample is None else "Twilio's sample (uvicorn)"
+    if cfg.sample is None:
+        argv = [*service_command(), "serve", "--host", HOST, "--port", str(port), *QUIET]
+    else:
+        argv = cfg.sample.command(python, HOST, port)
     with log_path.open("wb") as log:
         service = spawn(
-            pin.command(
-                pin.bridge_cpu,
-                [*service_command(), "serve", "--host", HOST, "--port", str(port), *QUIET],
-            ),
+            pin.command(pin.bridge_cpu, argv),
             env=service_env(model_port),
             cwd=work,  # no stray .env from the checkout
             stdout=log,
         )
     pin.after_start(pin.bridge_cpu, service.pid)
-    health = wait_healthy(port, service, 60)
-    if health.get("backend") in (None, "none"):
-        row.notes.append(f"/healthz says backend {health.get('backend')!r}")
+    if cfg.sample is None:
+        health = wait_healthy(port, service, 60)
+        if health.get("backend") in (None, "none"):
+            row.notes.append(f"/healthz says backend {health.get('backend')!r}")
+    else:
+        wait_healthy(port, service, 60, path="/", name=name)
 
     generators = []
     results = []
@@ -593,6 +618,8 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
         argv = [python, "-m", "bench._calls.loadgen", "--port", str(port), "--total", str(n)]
         argv += ["--proc", str(proc), "--procs", str(procs), "--public-url", PUBLIC_URL]
         argv += ["--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN, "--result", str(result)]
+        if cfg.sample is not None:
+            argv += ["--mode", "sample"]
         generator = spawn(
             pin.command(pin.harness_cpu, argv), env=env, cwd=REPO, stdout=subprocess.PIPE
         )
@@ -663,7 +690,7 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
                 )
             )
     if service.poll() is not None:
-        raise BenchError(f"hotelvoice serve died during the run (code {service.returncode})")
+        raise BenchError(f"{name} died during the run (code {service.returncode})")
 
     deadline = w1 + 30
     for generator in generators:
@@ -673,7 +700,12 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
             raise BenchError("a load generator did not finish within 30 s of stop") from None
         if generator.returncode != 0:
             raise BenchError(f"a load generator failed (exit code {generator.returncode})")
-    left = drain_calls(port, DRAIN_S)
+    # Twilio's sample has no call count to poll: give it a moment to close its model sockets.
+    if cfg.sample is None:
+        left = drain_calls(port, DRAIN_S)
+    else:
+        time.sleep(1.0)
+        left = 0
     if left:
         row.notes.append(
             f"the bridge still had {left if left > 0 else 'an unknown number of'} calls "
@@ -793,7 +825,9 @@ def format_row(row: Row, base: Row | None) -> str:
     )
 
 
-def verdict(rows: list[Row]) -> list[str]:
+def verdict(rows: list[Row], sample_rows: list[Row] | None = None) -> list[str]:
+    if sample_rows is not None:
+        return compared_verdict(rows, sample_rows)
     lines = [
         "",
         f"Verdict against the goals at N = {GOAL_N} on one core, side by side with Twilio's "
@@ -859,7 +893,10 @@ def verdict(rows: list[Row]) -> list[str]:
             checks.append(
                 ("RSS per added call", f"≤ {GOAL_MIB_PER_CALL} MiB", "needs a smaller N", None, "")
             )
-        lines.append(f"  {'check':26s} {'goal':18s} {'hotelvoice':30s} {'':5s} Twilio sample")
+        lines.append(
+            f"  {'check':26s} {'goal':18s} {'hotelvoice':30s} {'':5s} "
+            "Twilio sample (quoted, not measured: use --compare-sample)"
+        )
         for name, target, value, passed, sample in checks:
             mark = "ok" if passed else ("n/a" if passed is None else "FAIL")
             lines.append(f"  {name:26s} {target:18s} {value:30s} {mark:5s} {sample}")
@@ -887,13 +924,139 @@ def verdict(rows: list[Row]) -> list[str]:
     else:
         lines.append(f"{prefix} none")
     lines.append(
-        f"    Twilio sample: {SAMPLE['holds']} (fails from {SAMPLE['fails_from']}); "
-        f"goal: ≥ {GOAL_N}"
+        f"    Twilio sample (quoted from the issue; --compare-sample measures it): "
+        f"{SAMPLE['holds']} (fails from {SAMPLE['fails_from']}); goal: ≥ {GOAL_N}"
     )
     saturated = [r.n for r in rows if r.saturated]
     if saturated:
         lines.append(f"  harness saturated (no verdict) at N = {saturated}")
     lines.extend(_cost_lines(rows))
+    return lines
+
+
+def _largest_holding(rows: list[Row]) -> tuple[str, str]:
+    """(largest N of the sweep that holds, what happened at the next N)."""
+    usable = [r for r in rows if not r.saturated]
+    holding = [r for r in usable if r.holds]
+    if not holding:
+        first = min(rows, key=lambda r: r.n) if rows else None
+        why = f"N = {first.n}: {first.why_not()}" if first is not None else ""
+        return "none", why
+    best = max(holding, key=lambda r: r.n)
+    above = [r for r in rows if r.n > best.n]
+    if not above:
+        return str(best.n), "largest N of the sweep"
+    nxt = min(above, key=lambda r: r.n)
+    return str(best.n), f"N = {nxt.n}: " + ("harness saturated" if nxt.saturated else nxt.why_not())
+
+
+def _cpu_cost(rows: list[Row]) -> str:
+    usable = [r for r in rows if r.in_ms is not None and r.cpu_pct < BRIDGE_FULL_PCT]
+    if not usable:
+        full = [r for r in rows if r.in_ms is not None]
+        if not full:
+            return "n/a"
+        low = min(full, key=lambda r: r.n)
+        return f"≥ {low.cpu_pct / low.n:.2f} % (core full from N = {low.n})"
+    top = max(usable, key=lambda r: r.n)
+    return f"{top.cpu_pct / top.n:.2f} % (N = {top.n}, {top.cpu_pct:.0f} % CPU)"
+
+
+def _rss_cost(rows: list[Row]) -> str:
+    measured = [r for r in rows if r.in_ms is not None]
+    if len(measured) < 2:
+        return "needs two N"
+    low = min(measured, key=lambda r: r.n)
+    usable = [r for r in measured if r.cpu_pct < BRIDGE_FULL_PCT and r.n > low.n]
+    top = max(usable or measured, key=lambda r: r.n)
+    mib = (top.rss_mib - low.rss_mib) / (top.n - low.n)
+    return f"{mib:.3f} MiB (N = {low.n} → {top.n})"
+
+
+def _at_goal(row: Row | None, what: str) -> str:
+    if row is None:
+        return "not in sweep"
+    if row.saturated:
+        return "harness saturated"
+    if row.in_ms is None:
+        return f"did not run: {row.error}"
+    if what == "in":
+        return f"{row.in_ms[1]:.1f} ms"
+    if what == "out":
+        return f"{row.out_ms[1]:.1f} ms" if row.out_ms else "n/a"
+    if what == "lost":
+        return f"{row.lost_in}/{row.lost_out} of {row.sent_in}/{row.sent_out}"
+    if what == "xtalk":
+        return str(row.crosstalk)
+    if what == "failed":
+        return str(row.failed)
+    bound = "≥ " if row.cpu_pct >= BRIDGE_FULL_PCT else ""
+    return f"{bound}{row.cpu_pct / row.n:.2f} %"
+
+
+def compared_verdict(rows: list[Row], sample_rows: list[Row]) -> list[str]:
+    """Both servers, measured in this run on the same pinning with the same harness."""
+    lines = [
+        "",
+        "Verdict, measured side by side in this run (same CPU pinning, same fake model and "
+        "load generator) against Twilio's Python sample "
+        "(speech-assistant-openai-realtime-api-python):",
+    ]
+    goal = next((r for r in rows if r.n == GOAL_N), None)
+    sgoal = next((r for r in sample_rows if r.n == GOAL_N), None)
+    lines.append(f"  {'at N = ' + str(GOAL_N):26s} {'goal':18s} {'hotelvoice':32s} Twilio sample")
+    for label, target, what in (
+        ("p99 inbound", f"≤ {GOAL_P99_MS:.0f} ms", "in"),
+        ("p99 outbound", f"≤ {GOAL_P99_MS:.0f} ms", "out"),
+        ("frames lost in/out", "0", "lost"),
+        ("audio on the wrong call", "0", "xtalk"),
+        ("failed calls", "0", "failed"),
+        ("CPU per call", f"≤ {GOAL_CPU_PER_CALL} % of a core", "cpu"),
+    ):
+        lines.append(
+            f"  {label:26s} {target:18s} {_at_goal(goal, what):32s} {_at_goal(sgoal, what)}"
+        )
+    for label, server in (("hotelvoice", goal), ("Twilio sample", sgoal)):
+        if server is not None and server.in_ms is not None and not server.saturated:
+            state = "holds" if server.holds else "fails: " + server.why_not()
+            lines.append(f"  => {label} at N = {GOAL_N}: {state}")
+    lines.append("")
+    best, why = _largest_holding(rows)
+    sbest, swhy = _largest_holding(sample_rows)
+    lines.append(f"  {'side by side':44s} {'hotelvoice':32s} Twilio sample")
+    lines.append(
+        f"  {'largest N holding (p99 ≤ ' + f'{GOAL_P99_MS:.0f}' + ' ms, no loss)':44s} "
+        f"{best:32s} {sbest}"
+    )
+    lines.append(
+        f"  {'CPU per call (largest N below ' + f'{BRIDGE_FULL_PCT:.0f}' + ' % CPU)':44s} "
+        f"{_cpu_cost(rows):32s} {_cpu_cost(sample_rows)}"
+    )
+    lines.append(f"  {'RSS per added call':44s} {_rss_cost(rows):32s} {_rss_cost(sample_rows)}")
+    lines.append(f"  above the largest N holding: hotelvoice: {why}")
+    lines.append(f"                               Twilio sample: {swhy}")
+    lines.append(
+        "  (hotelvoice logs at WARNING; the sample runs as shipped: uvicorn INFO logs and its "
+        "print() per event, to a log file)"
+    )
+    ns = sorted({r.n for r in rows} | {r.n for r in sample_rows})
+    lines.append("  verdict per N (hotelvoice | Twilio sample):")
+    by_n = {r.n: r for r in rows}
+    sby_n = {r.n: r for r in sample_rows}
+    for n in ns:
+        cells = []
+        for table in (by_n, sby_n):
+            r = table.get(n)
+            if r is None:
+                cells.append("—")
+            elif r.saturated:
+                cells.append("harness saturated")
+            else:
+                cells.append("holds" if r.holds else "fails: " + r.why_not())
+        lines.append(f"    N = {n:<5d} {cells[0][:72]:72s} | {cells[1][:72]}")
+    saturated = [r.n for r in rows + sample_rows if r.saturated]
+    if saturated:
+        lines.append(f"  harness saturated (no verdict) at N = {sorted(set(saturated))}")
     return lines
 
 
@@ -999,7 +1162,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="length of each response (default 1 s = 50 deltas of 160 B)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: N = 10 and 50 for 8 s (unless overridden)"
+        "--quick",
+        action="store_true",
+        help="smoke run: N = 10 and 50 for 8 s, 5 s with --compare-sample (unless overridden)",
     )
     parser.add_argument(
         "--priority",
@@ -1029,11 +1194,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", action="store_true", help="copy each service log to the temp directory"
     )
+    parser.add_argument(
+        "--compare-sample",
+        action="store_true",
+        help="also run the same sweep against Twilio's Python sample (speech-assistant-openai-"
+        "realtime-api-python, FastAPI + uvicorn) on the same pinning and print both side by "
+        "side; pip-installs fastapi, uvicorn, websockets into this virtualenv on first use",
+    )
+    parser.add_argument(
+        "--sample-dir",
+        type=Path,
+        metavar="DIR",
+        help="where Twilio's sample is: a checkout holding main.py, or a bare git mirror "
+        "(default: the mirror under /work/.mirror, if present)",
+    )
     args = parser.parse_args(argv)
     if args.calls is None:
         args.calls = list(QUICK_CALLS if args.quick else DEFAULT_CALLS)
     if args.seconds is None:
-        args.seconds = 8.0 if args.quick else 20.0
+        args.seconds = (5.0 if args.compare_sample else 8.0) if args.quick else 20.0
     if any(n < 1 for n in args.calls) or args.seconds <= 1 or args.ramp < 0 or args.settle < 0:
         parser.error("--calls must be ≥ 1, --seconds > 1, --ramp and --settle ≥ 0")
     if args.speak_every < 0 or args.speak_seconds < 0.02:
@@ -1076,6 +1255,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg.profile_dir = args.profile.resolve()
     calls = sorted(set(args.calls))
     per_point = args.seconds + args.ramp + args.settle + 6
+    sample_tmp = None
+    if args.compare_sample:
+        if str(REPO) not in sys.path:
+            sys.path.insert(0, str(REPO))
+        from bench._calls import twilio_sample
+
+        sample_tmp = tempfile.TemporaryDirectory(prefix="hv-bench-sample-")
+        try:
+            sample = twilio_sample.prepare(args.sample_dir, Path(sample_tmp.name))
+        except twilio_sample.SampleError as exc:
+            sample_tmp.cleanup()
+            print(f"--compare-sample: {exc}", file=sys.stderr)
+            return 2
+        per_point *= 2
     print("hotelvoice calls benchmark: concurrent simulated Twilio calls against one bridge core")
     print(f"  pinning: {pinning.note}")
     print(f"  priority: {priority}")
@@ -1093,30 +1286,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  per call: 50 tagged caller frames/s in; {speech}; "
         f"{args.generators} load generator process(es)"
     )
+    if sample_tmp is not None:
+        print(f"  compared with Twilio's sample: {sample.source}")
+        print(f"    copied to {sample.directory}/main.py and patched there (not in this repo):")
+        for patch in sample.patched:
+            print(f"      {patch}")
+        print(
+            "    served by: "
+            + ("" if pinning.bridge_cpu is None else f"taskset -c {pinning.bridge_cpu} ")
+            + " ".join(sample.command("python", HOST, 0)).replace(" --port 0", " --port <free>")
+        )
     print()
+    if sample_tmp is not None:
+        print("hotelvoice:")
     print(HEADER)
     rows: list[Row] = []
+    sample_rows: list[Row] | None = None
     with terminate_as_interrupt():
         try:
-            for n in calls:
-                row = run_point(n, cfg)
-                rows.append(row)
-                base = min(rows, key=lambda r: r.n)
-                print(format_row(row, base), flush=True)
-                for note in row.notes:
-                    print(f"      {note}", flush=True)
-                if row.profile is not None:
-                    print_profile(row)
-                if cfg.raw_dir is not None and row.series:
-                    print_raw(row, cfg.raw_dir)
+            sweep(calls, cfg, rows)
+            if sample_tmp is not None:
+                print()
+                print(
+                    "Twilio's sample (speech-assistant-openai-realtime-api-python, same harness):"
+                )
+                print(HEADER)
+                sample_rows = []
+                sample_cfg = dataclasses.replace(cfg, sample=sample)
+                sweep(calls, sample_cfg, sample_rows)
         except KeyboardInterrupt:
             print("\ninterrupted: stopping every process this benchmark started", file=sys.stderr)
             return 130
         finally:
             stop_all()
-    for line in verdict(rows):
+            if sample_tmp is not None:
+                sample_tmp.cleanup()
+    for line in verdict(rows, sample_rows):
         print(line)
     return 0
+
+
+def sweep(calls: list[int], cfg: Config, rows: list[Row]) -> None:
+    for n in calls:
+        row = run_point(n, cfg)
+        rows.append(row)
+        base = min(rows, key=lambda r: r.n)
+        print(format_row(row, base), flush=True)
+        for note in row.notes:
+            print(f"      {note}", flush=True)
+        if row.profile is not None:
+            print_profile(row)
+        if cfg.raw_dir is not None and row.series:
+            print_raw(row, cfg.raw_dir)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ Per connection: ``session.created``; ``session.updated`` for each ``session.upda
 caller frame tells which call the connection carries (its tag names the call). From the first
 ``response.create`` on, it speaks a response of ``--speak-seconds`` (default 1 s: 50 deltas of
 160 B on an absolute 20 ms schedule) every ``--speak-every`` seconds (default 2; 0: never) until
-the bridge closes the socket. Every delta is tagged (call, index, send time) so the load
-generator can time it and spot audio that reached the wrong call.
+the bridge closes the socket (``--speak-unprompted``: from the first caller frame, as a model
+with server VAD answers a caller who keeps talking; for bridges that never send
+``response.create``, like Twilio's sample with its greeting commented out). Every delta is
+tagged (call, index, send time) so the load generator can time it and spot audio that reached
+the wrong call.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from bench._calls.wire import (
 
 FRAME_NS = 20_000_000
 APPEND_PREFIX = b'{"type":"input_audio_buffer.append","audio":"'
-AUDIO_KEY = b'"audio":"'
+AUDIO_KEY = b'"audio":'
 FILLER = filler_b64(MODEL_MAGIC)
 EXPECTED_AUTH = "Bearer sk-bench"
 
@@ -98,7 +101,8 @@ class Recorder:
 class Script:
     """What the model says: ``frames`` deltas of 20 ms starting every ``every_ns``."""
 
-    def __init__(self, every_s: float, seconds: float) -> None:
+    def __init__(self, every_s: float, seconds: float, unprompted: bool = False) -> None:
+        self.unprompted = unprompted
         self.every_ns = int(every_s * 1e9)
         self.frames = round(seconds / 0.020)
         if self.every_ns and self.frames * FRAME_NS > self.every_ns:
@@ -121,7 +125,7 @@ class ModelConnection:
         self.done = trio.Event()  # set (in trio) once the pump has let go of the socket
         self.closed = False
         self.call: int | None = None  # bound by the first caller frame
-        self.greeting_requested = False
+        self.greeting_requested = script.unprompted
         self.speaking = False
         # Response schedule.
         self._first_ns = 0
@@ -150,11 +154,17 @@ class ModelConnection:
         for message in messages:
             if message.startswith(APPEND_PREFIX):
                 at = len(APPEND_PREFIX)
-            else:
+            else:  # any key order, and json.dumps's default ", " / ": " separators
                 at = message.find(AUDIO_KEY) + len(AUDIO_KEY)
                 if at < len(AUDIO_KEY) or b"input_audio_buffer.append" not in message:
                     self._other(message)
                     continue
+                while message[at : at + 1] == b" ":
+                    at += 1
+                if message[at : at + 1] != b'"':
+                    self._other(message)
+                    continue
+                at += 1
             try:
                 magic, call, index, sent = read_tag(message[at : at + 24])
             except ValueError:
@@ -313,8 +323,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--speak-every", type=float, default=2.0, help="s; 0: never speak")
     parser.add_argument("--speak-seconds", type=float, default=1.0, help="length of a response")
+    parser.add_argument(
+        "--speak-unprompted",
+        action="store_true",
+        help="start speaking at the first caller frame, without waiting for response.create",
+    )
     args = parser.parse_args()
-    trio.run(amain, args.host, args.port, Script(args.speak_every, args.speak_seconds))
+    script = Script(args.speak_every, args.speak_seconds, args.speak_unprompted)
+    trio.run(amain, args.host, args.port, script)
 
 
 if __name__ == "__main__":

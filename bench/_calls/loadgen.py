@@ -10,6 +10,10 @@ WebSocket upgrade, ``connected``, ``start`` (with the TwiML's parameters), then 
 close. Outbound audio is played into a model of Twilio's playout queue (8 bytes/ms, FIFO), and
 each mark is echoed with the first frame sent after playback reaches it (Twilio plays in 20 ms
 frames too); ``clear`` empties the queue and echoes every pending mark at once.
+
+``--mode sample`` plays Twilio for Twilio's own speech-assistant sample instead: unsigned webhook
+POST to ``/incoming-call``, unsigned upgrade to the ``<Stream>`` URL's path (``/media-stream``),
+no token expected; everything after the upgrade is the same.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from array import array
 from collections import Counter, deque
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import trio
@@ -157,12 +162,15 @@ class SimulatedCall:
             "From": f"+1555{self.g:07d}",
             "To": "+15550100000",
         }
-        url = args.public_url + "/twilio/voice"
-        signature = RequestValidator(args.auth_token).compute_signature(url, form)
+        sample = args.mode == "sample"
+        webhook = "/incoming-call" if sample else "/twilio/voice"
+        headers = {}
+        if not sample:
+            url = args.public_url + webhook
+            signature = RequestValidator(args.auth_token).compute_signature(url, form)
+            headers["X-Twilio-Signature"] = signature
         try:
-            response = await http.post(
-                "/twilio/voice", data=form, headers={"X-Twilio-Signature": signature}
-            )
+            response = await http.post(webhook, data=form, headers=headers)
         except httpx.HTTPError as exc:
             shared.failures[f"webhook {type(exc).__name__}"] += 1
             return
@@ -172,12 +180,19 @@ class SimulatedCall:
         twiml = response.text
         parameters = {name: html.unescape(value) for name, value in PARAMETER.findall(twiml)}
         stream_url = STREAM_URL.search(twiml)
-        if "token" not in parameters or stream_url is None:
+        if stream_url is None or ("token" not in parameters and not sample):
             shared.failures["TwiML without <Stream> token"] += 1
             return
-        ws_signature = RequestValidator(args.auth_token).compute_signature(
-            html.unescape(stream_url.group(1)), {}
-        )
+        if sample:  # the sample neither signs nor checks anything
+            resource = urlsplit(html.unescape(stream_url.group(1))).path or "/"
+            ws_headers = {}
+        else:
+            resource = "/twilio/media"
+            ws_headers = {
+                "X-Twilio-Signature": RequestValidator(args.auth_token).compute_signature(
+                    html.unescape(stream_url.group(1)), {}
+                )
+            }
         try:
             stream = await trio.open_tcp_stream("127.0.0.1", args.port)
         except OSError as exc:
@@ -188,8 +203,8 @@ class SimulatedCall:
                 self.codec = await client_handshake(
                     stream,
                     f"127.0.0.1:{args.port}",
-                    "/twilio/media",
-                    {"X-Twilio-Signature": ws_signature},
+                    resource,
+                    ws_headers,
                 )
             except (WsClosed, trio.BrokenResourceError) as exc:
                 shared.failures[f"upgrade: {exc}"[:60]] += 1
@@ -387,6 +402,12 @@ def main() -> None:
     parser.add_argument("--account-sid", required=True)
     parser.add_argument("--auth-token", required=True)
     parser.add_argument("--result", required=True)
+    parser.add_argument(
+        "--mode",
+        choices=("hotelvoice", "sample"),
+        default="hotelvoice",
+        help="sample: Twilio's speech-assistant sample (unsigned /incoming-call, /media-stream)",
+    )
     trio.run(amain, parser.parse_args())
 
 
