@@ -99,9 +99,11 @@ def test_any_sequence_keeps_the_session_consistent(
     start_ready: bool, sequence: list[tuple[Any, ...]]
 ) -> None:
     if start_ready:  # most interesting sequences begin with a ready session
-        sequence = [("model", rt.SessionUpdated({})), ("model", rt.ResponseCreated("resp_a"))] + (
-            sequence
-        )
+        sequence = [
+            ("model", rt.SessionUpdated({})),
+            ("model", rt.ResponseCreated("resp_a")),
+            *sequence,
+        ]
     clock = Clock()
     session = CallSession(
         call_sid="CA1", stream_sid=SID, settings=attrs.evolve(Settings()), clock=clock
