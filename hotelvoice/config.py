@@ -174,7 +174,4 @@ def settings_from_env(
     _check_url("PUBLIC_URL", settings.public_url, {"http", "https"})
     _check_url("TWILIO_API_BASE", settings.twilio_api_base, {"http", "https"})
     _check_url("OPENAI_REALTIME_URL", settings.openai_realtime_url, {"ws", "wss"})
-    if settings.openai_audio == "pcm16":
-        # The transcoding path belongs to the codec issue; refuse rather than send noise.
-        raise ConfigError("OPENAI_REALTIME_AUDIO=pcm16 is not supported yet; use pcmu")
     return settings

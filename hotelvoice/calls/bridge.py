@@ -307,6 +307,7 @@ class Call:
             voice=settings.openai_voice,
             instructions=self.services.instructions(self.context),
             tools=tuple(self.services.tools.tools()),
+            audio_format=rt.PCM24K if settings.openai_audio == "pcm16" else rt.PCMU,
         )
         return rt.dumps(rt.session_update(config))
 

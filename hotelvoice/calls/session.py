@@ -10,7 +10,6 @@ behaviour is testable with plain calls.
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 from collections import deque
@@ -33,6 +32,8 @@ from hotelvoice.calls.machine import (
 )
 from hotelvoice.calls.stats import CallStats
 from hotelvoice.calls.tools import ToolCall, ToolOutcome, TransferRequest
+from hotelvoice.codec.frames import b64_to_bytes, bytes_to_b64
+from hotelvoice.codec.transcode import Pcm16ToUlaw, UlawToPcm16
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime import events as rt
@@ -50,6 +51,7 @@ GOODBYE_INSTRUCTIONS = (
 )
 MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
 MAX_REPLAYED_ITEMS = 120  # the recent conversation is what a new model session needs
+TWILIO_BYTES_PER_S = 8000  # μ-law 8 kHz
 
 
 @attrs.frozen
@@ -100,7 +102,6 @@ class CallSession:
         clock: Callable[[], float],
         metrics: Metrics | None = None,
         frame_bytes: int = 160,
-        bytes_per_ms: int = 8,
     ) -> None:
         self.call_sid = call_sid
         self.stream_sid = stream_sid
@@ -108,9 +109,26 @@ class CallSession:
         self._clock = clock
         self.metrics = metrics if metrics is not None else Metrics()
         self.frame_bytes = frame_bytes
-        # A mark every mark_interval_ms of audio (whole frames), and at the end of each item.
+        # In pcm16 mode both legs are transcoded with per-call filter state; the ledger then
+        # counts the model's bytes (48 per ms), so heard ms stay in the model's time base.
+        self._to_model: UlawToPcm16 | None = None
+        self._to_twilio: Pcm16ToUlaw | None = None
+        self._model_bytes_per_twilio_byte = 1
+        self._playback_lag_ms = 0
+        if settings.openai_audio == "pcm16":
+            rate = int(rt.PCM24K["rate"])
+            self._to_model = UlawToPcm16(rate)
+            self._to_twilio = Pcm16ToUlaw(rate)
+            self._model_bytes_per_twilio_byte = rate * 2 // TWILIO_BYTES_PER_S
+            # What Twilio plays lags the model's audio by the resampler's delay.
+            self._playback_lag_ms = math.ceil(self._to_twilio.delay_ms)
+        bytes_per_ms = TWILIO_BYTES_PER_S // 1000 * self._model_bytes_per_twilio_byte
+        # A mark every mark_interval_ms of audio (whole frames), and at the end of each item;
+        # counted in ledger bytes.
         self._mark_bytes = (
-            max(1, settings.mark_interval_ms * bytes_per_ms // frame_bytes) * frame_bytes
+            max(1, settings.mark_interval_ms * TWILIO_BYTES_PER_S // 1000 // frame_bytes)
+            * frame_bytes
+            * self._model_bytes_per_twilio_byte
         )
         self.ledger = PlaybackLedger(bytes_per_ms=bytes_per_ms)
         self.machine = CallMachine(
@@ -204,7 +222,22 @@ class CallSession:
             return []
         if state == ENDED:
             return []
-        return [ToModel(rt.encode_audio_append(media.payload))]
+        payload = self._model_audio(media.payload)
+        return [] if payload is None else [ToModel(rt.encode_audio_append(payload))]
+
+    def _model_audio(self, payload: str) -> str | None:
+        """Twilio's base64 μ-law as the model's audio (untouched in pcmu mode)."""
+        if self._to_model is None:
+            return payload
+        try:
+            ulaw = b64_to_bytes(payload)
+        except ValueError:
+            self._problem("bad_media_payload")
+            self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="bad_media_payload")
+            if self.stats.problems["bad_media_payload"] <= 5:
+                log.warning("call %s: media payload is not base64; frame dropped", self.call_sid)
+            return None
+        return bytes_to_b64(self._to_model.convert(ulaw))
 
     def _buffer_inbound(self, payload: str) -> None:
         backlog = self._inbound_backlog
@@ -292,7 +325,9 @@ class CallSession:
                     ToModel(rt.dumps(rt.response_create(instructions=GOODBYE_INSTRUCTIONS)))
                 )
         while self._inbound_backlog:
-            actions.append(ToModel(rt.encode_audio_append(self._inbound_backlog.popleft())))
+            payload = self._model_audio(self._inbound_backlog.popleft())
+            if payload is not None:
+                actions.append(ToModel(rt.encode_audio_append(payload)))
         return actions
 
     def _replayable_history(self) -> list[dict[str, Any]]:
@@ -326,23 +361,32 @@ class CallSession:
             self._out_item = item_id
             self.machine.fire("model_audio")
         frame = self.frame_bytes
-        nbytes = len(event.delta) // 4 * 3 - event.delta[-2:].count("=")
-        if not self._out_buffer and nbytes % frame == 0 and nbytes <= frame * MAX_CHUNK_FRAMES:
-            # Passthrough: the model's base64 goes to Twilio untouched.
-            if nbytes:
-                self._send_chunk(actions, item_id, event.delta, nbytes)
+        transcoder = self._to_twilio
+        if transcoder is None:
+            nbytes = len(event.delta) // 4 * 3 - event.delta[-2:].count("=")
+            if not self._out_buffer and nbytes % frame == 0 and nbytes <= frame * MAX_CHUNK_FRAMES:
+                # Passthrough: the model's base64 goes to Twilio untouched.
+                if nbytes:
+                    self._send_chunk(actions, item_id, event.delta, nbytes)
+                return actions
+        try:
+            audio = b64_to_bytes(event.delta)
+        except ValueError:
+            self._problem("bad_audio_delta")
+            self.metrics.incr("hotelvoice_model_bad_events_total", kind="bad_audio_delta")
+            log.warning("call %s: model audio delta is not base64; dropped", self.call_sid)
             return actions
         buffer = self._out_buffer
-        buffer += base64.b64decode(event.delta)
+        buffer += audio if transcoder is None else transcoder.convert(audio)
         while len(buffer) >= frame:
             size = min(len(buffer) // frame, MAX_CHUNK_FRAMES) * frame
             chunk = bytes(buffer[:size])
             del buffer[:size]
-            self._send_chunk(actions, item_id, base64.b64encode(chunk).decode("ascii"), size)
+            self._send_chunk(actions, item_id, bytes_to_b64(chunk), size)
         return actions
 
     def _send_chunk(self, actions: list[Action], item_id: str, payload: str, nbytes: int) -> None:
-        self.ledger.record_audio(item_id, nbytes)
+        self.ledger.record_audio(item_id, nbytes * self._model_bytes_per_twilio_byte)
         actions.append(ToTwilio(tw.encode_media(self.stream_sid, payload)))
         self.stats.audio_bytes_out += nbytes
         if self.ledger.unmarked_bytes >= self._mark_bytes:
@@ -356,12 +400,20 @@ class CallSession:
     def _finish_item_audio(self) -> list[Action]:
         """Send the remainder (less than a frame) of the current item's audio, then a mark."""
         actions: list[Action] = []
+        if self._to_twilio is not None and self._out_item is not None:
+            self._out_buffer += self._to_twilio.flush()  # the filter's tail ends this item
         if self._out_buffer and self._out_item is not None:
-            payload = base64.b64encode(bytes(self._out_buffer)).decode("ascii")
+            payload = bytes_to_b64(bytes(self._out_buffer))
             self._send_chunk(actions, self._out_item, payload, len(self._out_buffer))
             self._out_buffer.clear()
         self._append_mark(actions)
         return actions
+
+    def _drop_pending_output(self) -> None:
+        """Forget model audio not yet sent to Twilio (and the resampler's memory of it)."""
+        self._out_buffer.clear()
+        if self._to_twilio is not None:
+            self._to_twilio.reset()
 
     def _on_speech_started(self) -> list[Action]:
         self._reprompted = False  # the caller is there
@@ -373,17 +425,16 @@ class CallSession:
             # With interrupt_response the server cancels this response; whatever of it still
             # arrives is stale and must not be played over the caller.
             self._cut_items.add(self._out_item)
-        self._out_buffer.clear()
+        self._drop_pending_output()
         if self.ledger.outstanding:
             cut_items, truncation = self.ledger.interrupt()
             self._cut_items.update(cut_items)
             actions.append(ToTwilio(tw.encode_clear(self.stream_sid)))
             self.stats.barge_ins += 1
             self.metrics.incr("hotelvoice_barge_ins_total")
-            if truncation is not None:
-                actions.append(
-                    ToModel(rt.dumps(rt.item_truncate(truncation.item_id, truncation.audio_end_ms)))
-                )
+            heard_ms = 0 if truncation is None else truncation.audio_end_ms - self._playback_lag_ms
+            if truncation is not None and heard_ms > 0:
+                actions.append(ToModel(rt.dumps(rt.item_truncate(truncation.item_id, heard_ms))))
                 self.stats.truncations += 1
         if state in (SPEAKING, CALLING_TOOL):
             self.machine.fire("barge_in")
@@ -532,7 +583,7 @@ class CallSession:
                 return self._start_transfer()
             return []
         self._generating = False
-        self._out_buffer.clear()
+        self._drop_pending_output()
         if self._out_item is not None:
             self._cut_items.add(self._out_item)
         actions: list[Action] = []
