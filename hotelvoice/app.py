@@ -20,9 +20,11 @@ from quart_trio import QuartTrio
 from hotelvoice import __version__
 from hotelvoice.calls.bridge import CallServices, serve_media_stream
 from hotelvoice.calls.tools import CallContext, ToolRegistry
+from hotelvoice.codec.transcode import prepare as prepare_transcoding
 from hotelvoice.config import Settings
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.metrics import Metrics
+from hotelvoice.realtime import events as rt
 from hotelvoice.realtime.backend import ModelConnector, OpenAIConnector
 from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.signatures import SignatureValidator
@@ -151,6 +153,8 @@ def create_app(
 
     @app.before_serving
     async def startup() -> None:
+        if settings.openai_audio == "pcm16":
+            await trio.to_thread.run_sync(prepare_transcoding, int(rt.PCM24K["rate"]))
         rest = None
         if settings.twilio_rest_enabled:
             runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)

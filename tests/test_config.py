@@ -16,6 +16,13 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.validate_signatures is True
     assert settings.openai_api_key is None
     assert settings.model_setup_timeout_s == 5.0 and settings.tool_timeout_s == 8.0
+    assert settings.openai_audio == "pcmu"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("pcm16", "pcm16"), (" PCMU ", "pcmu")])
+def test_model_audio_format_is_chosen_by_environment(value: str, expected: str) -> None:
+    settings = settings_from_env({"OPENAI_REALTIME_AUDIO": value}, dotenv=None)
+    assert settings.openai_audio == expected
 
 
 def test_environment_overrides_and_secrets_stay_out_of_repr() -> None:

@@ -7,12 +7,18 @@ base64 stays with the caller (see :mod:`hotelvoice.codec.frames`).
 
 from __future__ import annotations
 
-import numpy as np
-
+from hotelvoice.codec.frames import pcm16_from_bytes, pcm16_to_bytes
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
-from hotelvoice.codec.resample import StreamResampler
+from hotelvoice.codec.resample import StreamResampler, design_filter
 
 TWILIO_RATE = 8000
+
+
+def prepare(rate: int = 24000) -> None:
+    """Design (and cache) both directions' filters now, a few ms each, rather than on the
+    first call's audio path."""
+    design_filter(TWILIO_RATE, rate)
+    design_filter(rate, TWILIO_RATE)
 
 
 class UlawToPcm16:
@@ -28,7 +34,7 @@ class UlawToPcm16:
 
     def convert(self, ulaw: bytes) -> bytes:
         """The next piece of the caller's audio, converted (20 ms in → 20 ms out)."""
-        return self._resampler.process(ulaw_decode(ulaw)).astype("<i2", copy=False).tobytes()
+        return pcm16_to_bytes(self._resampler.process(ulaw_decode(ulaw)))
 
     def reset(self) -> None:
         self._resampler.reset()
@@ -61,8 +67,7 @@ class Pcm16ToUlaw:
             pcm = self._odd + pcm
         usable = len(pcm) & ~1
         self._odd = pcm[usable:]
-        samples = np.frombuffer(pcm, "<i2", count=usable // 2).astype(np.int16, copy=False)
-        return ulaw_encode(self._resampler.process(samples))
+        return ulaw_encode(self._resampler.process(pcm16_from_bytes(pcm[:usable])))
 
     def flush(self) -> bytes:
         """The end of an item: the filter's tail as μ-law; the next item starts a new stream."""

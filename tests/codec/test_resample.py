@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotelvoice.codec.resample import StreamResampler, design_filter
+from hotelvoice.codec.resample import MAX_MINIMAX_HALF_ORDER, StreamResampler, design_filter
 
 PHONE_PAIRS = [(8000, 24000), (24000, 8000), (8000, 16000), (16000, 8000)]
 OTHER_PAIRS = [(16000, 24000), (24000, 16000), (22050, 16000), (44100, 8000)]
@@ -21,6 +21,16 @@ def tone(
 ) -> npt.NDArray[np.int16]:
     t = np.arange(round(rate * seconds)) / rate
     return np.rint(amplitude * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def dithered_tone(freq: float, rate: int, seconds: float) -> npt.NDArray[np.int16]:
+    """A −6 dBFS tone with ±1 LSB TPDF dither: int16 rounding then spreads as noise instead of
+    piling up on harmonics of the tone, some of which land on image and alias bins."""
+    rng = np.random.default_rng(round(freq))
+    n = round(rate * seconds)
+    dither = rng.uniform(-0.5, 0.5, n) + rng.uniform(-0.5, 0.5, n)
+    t = np.arange(n) / rate
+    return np.rint(16384.0 * np.sin(2 * np.pi * freq * t) + dither).astype(np.int16)
 
 
 def streamed(
@@ -52,6 +62,26 @@ def reference(pcm: npt.NDArray[np.int16], in_rate: int, out_rate: int) -> npt.ND
     full = np.fft.irfft(np.fft.rfft(stuffed, size) * np.fft.rfft(taps, size), size)
     full = full[::down][: -(-len(pcm) * up // down)]
     return np.clip(np.rint(full), -32768, 32767).astype(np.int64)
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), PHONE_PAIRS + OTHER_PAIRS)
+def test_filter_design_meets_its_own_response_spec(in_rate: int, out_rate: int) -> None:
+    taps, up, _ = design_filter(in_rate, out_rate)
+    size = 1 << 18
+    response = np.abs(np.fft.rfft(taps, size)) / up
+    freqs = np.arange(len(response)) * up * in_rate / size
+    nyquist = min(in_rate, out_rate) / 2
+    passband = 20 * np.log10(response[freqs <= 0.85 * nyquist])
+    stopband = 20 * np.log10(response[freqs >= 1.15 * nyquist].max())
+    assert np.abs(passband).max() <= 0.001
+    kaiser = len(taps) > 2 * MAX_MINIMAX_HALF_ORDER + 1  # the long filters of 44.1/22.05 kHz
+    assert stopband <= (-110.0 if kaiser else -115.0), stopband
+    if up > 1 and in_rate < out_rate and not kaiser:
+        # A Nyquist filter: one branch is exactly the identity, so its outputs are the inputs.
+        centre = len(taps) // 2
+        same_branch = np.arange(centre % up, len(taps), up)
+        assert taps[centre] == 1.0
+        assert not taps[same_branch[same_branch != centre]].any()
 
 
 @pytest.mark.parametrize(("in_rate", "out_rate"), PHONE_PAIRS + OTHER_PAIRS)
@@ -104,10 +134,8 @@ def test_passband_is_flat_within_a_tenth_of_a_db(in_rate: int, out_rate: int) ->
 @pytest.mark.parametrize(("in_rate", "out_rate"), [(8000, 24000), (8000, 16000)])
 def test_images_of_the_telephone_band_are_90_db_down(in_rate: int, out_rate: int) -> None:
     worst = -math.inf
-    # Off-grid frequencies: a tone commensurate with the rate makes int16 rounding error
-    # periodic, and its spurs (about −96 dB) would sit exactly on the image frequencies.
-    for freq in np.arange(200, 3401, 200) + 0.37:
-        out = streamed(StreamResampler(in_rate, out_rate), tone(freq, in_rate, 1.5), 160)
+    for freq in np.arange(200, 3401, 200) - 0.37:
+        out = streamed(StreamResampler(in_rate, out_rate), dithered_tone(freq, in_rate, 1.5), 160)
         steady = out[out_rate // 2 :]
         spectrum = spectrum_of(steady)
         reference_db = level_db(spectrum, out_rate, len(steady), freq)
@@ -120,7 +148,7 @@ def test_images_of_the_telephone_band_are_90_db_down(in_rate: int, out_rate: int
         assert images
         for image in images:
             worst = max(worst, level_db(spectrum, out_rate, len(steady), image) - reference_db)
-    assert worst <= -90.0, worst
+    assert worst <= -108.0, worst  # the goal is 90 dB; the design gives 113–116 here
 
 
 @pytest.mark.parametrize(("in_rate", "out_rate"), [(24000, 8000), (16000, 8000)])
@@ -133,12 +161,13 @@ def test_nothing_aliases_into_the_telephone_band(in_rate: int, out_rate: int) ->
         if alias > 3400:
             continue  # lands between 3.4 and 4 kHz: outside the telephone band
         tested += 1
-        out = streamed(StreamResampler(in_rate, out_rate), tone(freq, in_rate, 1.5), in_rate // 50)
+        pcm = dithered_tone(freq, in_rate, 1.5)
+        out = streamed(StreamResampler(in_rate, out_rate), pcm, in_rate // 50)
         steady = out[out_rate // 2 :][:out_rate]
         spectrum = spectrum_of(steady)
         worst = max(worst, level_db(spectrum, out_rate, len(steady), alias) - in_level)
     assert tested >= 10
-    assert worst <= -90.0, worst
+    assert worst <= -108.0, worst  # the goal is 90 dB; the design gives 113–116 here
 
 
 @pytest.mark.parametrize(("in_rate", "out_rate"), PHONE_PAIRS)
