@@ -44,6 +44,14 @@ class Settings:
     housekeeping_phone: str | None = None
     management_phone: str | None = None
     maintenance_phone: str | None = None
+    hotel_timezone: str = "UTC"
+    # The hotel package: store, properties, payments.
+    db_path: str = "hotelvoice.db"
+    properties_file: str | None = None  # TOML of properties; None: the single HOTEL_* one
+    stripe_api_key: str | None = attrs.field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    # Signs the embedded payment links; None: a random key per process (links die on restart).
+    secret_key: str | None = attrs.field(default=None, repr=False)
     # Deadlines, seconds.
     model_setup_timeout_s: float = 5.0
     tool_timeout_s: float = 8.0
@@ -108,6 +116,12 @@ _STR_SETTINGS = {
     "HOUSEKEEPING_PHONE": "housekeeping_phone",
     "MANAGEMENT_PHONE": "management_phone",
     "MAINTENANCE_PHONE": "maintenance_phone",
+    "HOTEL_TIMEZONE": "hotel_timezone",
+    "HOTELVOICE_DB": "db_path",
+    "HOTELVOICE_PROPERTIES": "properties_file",
+    "STRIPE_API_KEY": "stripe_api_key",
+    "STRIPE_API_BASE": "stripe_api_base",
+    "HOTELVOICE_SECRET_KEY": "secret_key",
 }
 
 
@@ -174,4 +188,5 @@ def settings_from_env(
     _check_url("PUBLIC_URL", settings.public_url, {"http", "https"})
     _check_url("TWILIO_API_BASE", settings.twilio_api_base, {"http", "https"})
     _check_url("OPENAI_REALTIME_URL", settings.openai_realtime_url, {"ws", "wss"})
+    _check_url("STRIPE_API_BASE", settings.stripe_api_base, {"http", "https"})
     return settings
