@@ -1,4 +1,4 @@
-"""The two Twilio REST calls hotelvoice makes on a live call: transfer it, or hang it up.
+"""The Twilio REST calls hotelvoice makes: transfer or hang up a live call, send an SMS.
 
 Plain form POSTs through an ``httpx.AsyncClient`` (which runs under trio), because the
 ``twilio`` package's clients are synchronous or asyncio-only. Timeouts belong to the caller:
@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import attrs
 import httpx
 
-__all__ = ["CallAlreadyEnded", "TwilioRest", "TwilioRestError"]
+__all__ = ["CallAlreadyEnded", "SentMessage", "TwilioRest", "TwilioRestError"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,14 @@ class CallAlreadyEnded(TwilioRestError):
     """The call no longer exists or has already completed (HTTP 404 / Twilio code 20404)."""
 
 
+@attrs.frozen
+class SentMessage:
+    """Twilio accepted an SMS: its Message SID and first status (usually ``queued``)."""
+
+    sid: str
+    status: str
+
+
 class TwilioRest:
     """Updates live calls through Twilio's 2010-04-01 REST API, authenticated as the account.
 
@@ -55,6 +64,39 @@ class TwilioRest:
         self._calls_url = (
             f"{api_base.rstrip('/')}/2010-04-01/Accounts/{quote(account_sid, safe='')}/Calls"
         )
+
+    @property
+    def _messages_url(self) -> str:
+        return self._calls_url.removesuffix("/Calls") + "/Messages.json"
+
+    async def send_sms(self, *, to: str, sender: str, body: str) -> SentMessage:
+        """Ask Twilio to send ``body`` to ``to`` from ``sender`` (E.164 numbers).
+
+        Waits for Twilio's HTTP response (acceptance, not delivery).
+
+        Raises:
+            TwilioRestError: Twilio refused it (bad number, no sender...) or no response.
+        """
+        form = {"To": to, "From": sender, "Body": body}
+        try:
+            response = await self._client.post(self._messages_url, data=form, auth=self._auth)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise TwilioRestError(f"Twilio SMS to {to} failed: {type(exc).__name__}") from exc
+        if not response.is_success:
+            code, detail = _error_details(response)
+            message = f"Twilio SMS to {to} failed: HTTP {response.status_code}"
+            if code is not None:
+                message += f", Twilio error {code}"
+            if detail:
+                message += f": {detail}"
+            raise TwilioRestError(message, status=response.status_code, code=code)
+        try:
+            body_json = response.json()
+            sid, status = body_json["sid"], body_json.get("status", "queued")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TwilioRestError(f"Twilio SMS to {to}: unreadable response") from exc
+        logger.info("SMS %s to %s accepted (%s)", sid, to, status)
+        return SentMessage(str(sid), str(status))
 
     def __repr__(self) -> str:
         return f"TwilioRest(account_sid={self._account_sid!r}, calls_url={self._calls_url!r})"

@@ -1,12 +1,14 @@
 """A fake Twilio REST API on loopback, for tests that drive real HTTP through httpx.
 
-Implements the one endpoint hotelvoice uses, ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``,
-with Basic auth, Twilio-shaped JSON errors, and the same checks Twilio makes on the form.
-Every request is recorded, including rejected ones.
+Implements the endpoints hotelvoice uses: ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``
+(transfer, hang up) and ``POST /2010-04-01/Accounts/{AC}/Messages.json`` (SMS), with Basic auth,
+Twilio-shaped JSON errors, and the same checks Twilio makes on the form. Every request is
+recorded, including rejected ones (``call_sid`` is "" for messages).
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +25,8 @@ __all__ = ["FakeTwilioRest", "RecordedRequest", "start_fake_twilio_rest"]
 # Twilio's documented values for `Status` when updating a call.
 CALL_UPDATE_STATUSES = frozenset({"canceled", "completed"})
 MAX_INLINE_TWIML_CHARS = 4000
+MAX_SMS_BODY_CHARS = 1600
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
 
 @attrs.frozen
@@ -48,6 +52,7 @@ class FakeTwilioRest:
     # When set, every authenticated request gets this HTTP status with a Twilio error body.
     fail_with: int | None = None
     ended_calls: set[str] = attrs.field(factory=set)
+    messages: list[dict[str, Any]] = attrs.field(factory=list)  # accepted Message resources
     _new_request: trio.Event = attrs.field(factory=trio.Event)
     _handed_out: int = 0
 
@@ -104,6 +109,60 @@ class FakeTwilioRest:
             if status in CALL_UPDATE_STATUSES:
                 self.ended_calls.add(call_sid)
             return jsonify(_call_resource(account_sid, call_sid, status)), 200
+
+        @app.post("/2010-04-01/Accounts/<account_sid>/Messages.json")
+        async def create_message(account_sid: str) -> tuple[Response, int]:
+            form = (await request.form).to_dict()
+            credentials = request.authorization
+            username = credentials.username if credentials is not None else None
+            password = credentials.password if credentials is not None else None
+            authenticated = username == self.account_sid and password == self.auth_token
+            self._record(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    form=form,
+                    account_sid=account_sid,
+                    call_sid="",
+                    authenticated=authenticated,
+                    auth_username=username,
+                )
+            )
+            if not authenticated:
+                return _twilio_error(401, 20003, "Authenticate")
+            if self.fail_with is not None:
+                return _twilio_error(self.fail_with, 20500, "Internal Server Error")
+            if account_sid != self.account_sid:
+                return _twilio_error(
+                    404, 20404, f"The requested resource {request.path} was not found"
+                )
+            to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+            if not E164.match(to):
+                return _twilio_error(
+                    400, 21211, f"The 'To' number {to} is not a valid phone number."
+                )
+            if not sender and not form.get("MessagingServiceSid"):
+                return _twilio_error(400, 21603, "A 'From' phone number is required.")
+            if not body or len(body) > MAX_SMS_BODY_CHARS:
+                return _twilio_error(
+                    400, 21617, "The concatenated message body exceeds the 1600 character limit."
+                )
+            message = {
+                "sid": "SM" + f"{len(self.messages) + 1:032x}",
+                "account_sid": account_sid,
+                "to": to,
+                "from": sender,
+                "body": body,
+                "status": "queued",
+                "num_segments": str(-(-len(body) // 153) if len(body) > 160 else 1),
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "error_code": None,
+                "error_message": None,
+                "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/SM.json",
+            }
+            self.messages.append(message)
+            return jsonify(message), 201
 
         return app
 

@@ -192,3 +192,37 @@ async def test_callers_cancel_scope_bounds_a_silent_server(
     finally:
         for listener in listeners:
             await listener.aclose()
+
+
+async def test_send_sms_posts_a_message_and_returns_its_sid(
+    rest: TwilioRest, fake_twilio: FakeTwilioRest
+) -> None:
+    sent = await rest.send_sms(to="+15557654321", sender="+15550001111", body="Your link: x")
+    request = await fake_twilio.wait_for_request()
+    assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert request.form == {"To": "+15557654321", "From": "+15550001111", "Body": "Your link: x"}
+    assert request.authenticated
+    assert sent.sid == fake_twilio.messages[0]["sid"]
+    assert sent.status == "queued"
+
+
+async def test_send_sms_refused_by_twilio_raises_with_its_code(
+    rest: TwilioRest, fake_twilio: FakeTwilioRest
+) -> None:
+    with pytest.raises(TwilioRestError, match="21211") as caught:
+        await rest.send_sms(to="555-1234", sender="+15550001111", body="hi")
+    assert caught.value.status == 400
+    assert caught.value.code == 21211
+    assert fake_twilio.messages == []
+
+
+async def test_send_sms_with_no_server_raises_a_network_error(
+    http_client: httpx.AsyncClient,
+) -> None:
+    rest = TwilioRest(
+        http_client, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base="http://127.0.0.1:9"
+    )
+    with pytest.raises(TwilioRestError) as caught:
+        await rest.send_sms(to="+15557654321", sender="+15550001111", body="hi")
+    assert caught.value.status is None
+    assert AUTH_TOKEN not in str(caught.value)
