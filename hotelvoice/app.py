@@ -23,6 +23,7 @@ from hotelvoice.calls.tools import CallContext, ToolRegistry
 from hotelvoice.codec.transcode import prepare as prepare_transcoding
 from hotelvoice.config import Settings
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
+from hotelvoice.hotel.service import HotelService
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime import events as rt
 from hotelvoice.realtime.backend import ModelConnector, OpenAIConnector
@@ -127,6 +128,7 @@ class _Runtime:
 
     http: httpx.AsyncClient | None = None
     services: CallServices | None = None
+    hotel: HotelService | None = None
 
 
 def create_app(
@@ -135,20 +137,27 @@ def create_app(
     tools: ToolRegistry | None = None,
     connector: ModelConnector | str | None = "default",
     metrics: Metrics | None = None,
+    hotel: bool = True,
 ) -> HotelvoiceApp:
-    """Build the app. ``connector="default"`` picks the backend from the settings."""
+    """Build the app. ``connector="default"`` picks the backend from the settings.
+
+    With ``hotel`` (the default) and no ``tools``, the hotel service (store, properties,
+    tools, call records) opens when serving starts; ``hotel=False`` keeps the two basic
+    tools and no store.
+    """
     app = QuartTrio(__name__)
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 1
     metrics = metrics if metrics is not None else Metrics()
     validator = SignatureValidator(settings.twilio_auth_token, enabled=settings.validate_signatures)
     tokens = StreamTokens(ttl_s=settings.stream_token_ttl_s)
-    registry: ToolRegistry = tools if tools is not None else BasicHotelTools(settings)
     model: ModelConnector | None = (
         default_connector(settings) if isinstance(connector, str) else connector
     )
     runtime = _Runtime()
 
     def instructions(context: CallContext) -> str:
+        if runtime.hotel is not None:
+            return runtime.hotel.instructions(context)
         return basic_instructions(settings, context)
 
     @app.before_serving
@@ -156,14 +165,22 @@ def create_app(
         if settings.openai_audio == "pcm16":
             await trio.to_thread.run_sync(prepare_transcoding, int(rt.PCM24K["rate"]))
         rest = None
+        runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)
         if settings.twilio_rest_enabled:
-            runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)
             rest = TwilioRest(
                 runtime.http,
                 account_sid=settings.twilio_account_sid or "",
                 auth_token=settings.twilio_auth_token or "",
                 api_base=settings.twilio_api_base,
             )
+        registry: ToolRegistry
+        if tools is not None:
+            registry = tools
+        elif hotel:
+            runtime.hotel = await HotelService.open(settings, http=runtime.http, rest=rest)
+            registry = runtime.hotel.concierge.adapter()
+        else:
+            registry = BasicHotelTools(settings)
         runtime.services = CallServices(
             settings=settings,
             metrics=metrics,
@@ -172,6 +189,7 @@ def create_app(
             connector=model,
             rest=rest,
             instructions=instructions,
+            observers=runtime.hotel.records if runtime.hotel is not None else None,
         )
         if not settings.validate_signatures:
             log.warning("TWILIO_VALIDATE_SIGNATURES=false: Twilio signatures are NOT checked")
@@ -191,8 +209,18 @@ def create_app(
 
     @app.after_serving
     async def shutdown() -> None:
+        if runtime.hotel is not None:
+            await runtime.hotel.aclose()
         if runtime.http is not None:
             await runtime.http.aclose()
+
+    @app.get("/pay/<token>")
+    async def payment_page(token: str) -> Any:
+        if runtime.hotel is None:
+            return Response("not found\n", status=404, content_type="text/plain")
+        page = await runtime.hotel.payment_page(token)
+        metrics.incr("hotelvoice_payment_page_views_total", status=str(page.status))
+        return Response(page.body, status=page.status, content_type="text/html; charset=utf-8")
 
     @app.post("/twilio/voice")
     async def voice_webhook() -> Any:

@@ -38,7 +38,15 @@ from hotelvoice.calls.session import (
     ToTwilio,
     TransferCall,
 )
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome, ToolRegistry, TransferRequest
+from hotelvoice.calls.tools import (
+    CallContext,
+    CallObserver,
+    CallObservers,
+    ToolCall,
+    ToolOutcome,
+    ToolRegistry,
+    TransferRequest,
+)
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime import events as rt
@@ -78,6 +86,7 @@ class CallServices:
     connector: ModelConnector | None
     rest: TwilioRest | None
     instructions: Callable[[CallContext], str]
+    observers: CallObservers | None = None
 
 
 class _MediaSocketGone(Exception):
@@ -114,11 +123,32 @@ async def serve_media_stream(
         )
         services.metrics.incr("hotelvoice_calls_ended_total", reason="no_backend")
         return None
-    call = Call(socket, services, start, context, services.connector)
+    observer = await _start_observer(services, context)
+    call = Call(socket, services, start, context, services.connector, observer)
     if on_start is not None:
         on_start(call.session)
     await call.run()
     return call.session
+
+
+OBSERVER_START_TIMEOUT_S = 2.0
+OBSERVER_FINISH_TIMEOUT_S = 5.0
+
+
+async def _start_observer(services: CallServices, context: CallContext) -> CallObserver | None:
+    """The hotel's observer for this call, or None (the call goes on without a record)."""
+    if services.observers is None:
+        return None
+    with trio.move_on_after(OBSERVER_START_TIMEOUT_S):
+        try:
+            return await services.observers.start(context)
+        except Exception:
+            log.exception("call %s: the call record could not be started", context.call_sid)
+            services.metrics.incr("hotelvoice_call_record_failures_total", stage="start")
+            return None
+    log.warning("call %s: starting the call record timed out", context.call_sid)
+    services.metrics.incr("hotelvoice_call_record_failures_total", stage="start_timeout")
+    return None
 
 
 async def _wait_for_start(socket: MediaSocket, services: CallServices) -> tw.Start | None:
@@ -171,8 +201,10 @@ class Call:
         start: tw.Start,
         context: CallContext,
         connector: ModelConnector,
+        observer: CallObserver | None = None,
     ) -> None:
         self.socket = socket
+        self.observer = observer
         self.services = services
         self.settings = services.settings
         self.metrics = services.metrics
@@ -184,6 +216,7 @@ class Call:
             settings=services.settings,
             clock=trio.current_time,
             metrics=services.metrics,
+            context_items=self._observed(lambda o: o.context_items(), ()),
         )
         self.session.machine.on_change = self._state_changed
         self._state_change = trio.Event()
@@ -223,6 +256,32 @@ class Call:
                 session.end_reason,
                 session.summary(),
             )
+            await self._finish_observer()
+
+    def _observed(self, ask: Callable[[CallObserver], T], default: T) -> T:
+        """Ask the observer something; its failure is logged and counted, never raised."""
+        if self.observer is None:
+            return default
+        try:
+            return ask(self.observer)
+        except Exception:
+            self.services.metrics.incr("hotelvoice_call_record_failures_total", stage="observe")
+            log.exception("call %s: the call record failed", self.context.call_sid)
+            return default
+
+    async def _finish_observer(self) -> None:
+        observer = self.observer
+        if observer is None:
+            return
+        session = self.session
+        # Shielded: the call's own cancellation must not lose its record.
+        with trio.CancelScope(shield=True), trio.move_on_after(OBSERVER_FINISH_TIMEOUT_S):
+            try:
+                await observer.finish(end_reason=session.end_reason, stats=session.summary())
+                return
+            except Exception:
+                log.exception("call %s: the call record could not be saved", session.call_sid)
+        self.metrics.incr("hotelvoice_call_record_failures_total", stage="finish")
 
     def _state_changed(self) -> None:
         self._state_change.set()
@@ -302,10 +361,11 @@ class Call:
 
     def _session_update(self) -> str:
         settings = self.settings
+        instructions = self._observed(lambda o: o.instructions(), None)
         config = rt.SessionConfig(
             model=settings.openai_model,
-            voice=settings.openai_voice,
-            instructions=self.services.instructions(self.context),
+            voice=self._observed(lambda o: o.voice(), None) or settings.openai_voice,
+            instructions=instructions or self.services.instructions(self.context),
             tools=tuple(self.services.tools.tools()),
             audio_format=rt.PCM24K if settings.openai_audio == "pcm16" else rt.PCMU,
         )
@@ -364,6 +424,7 @@ class Call:
         closed_because = "closed"
         parse = rt.parse_server_event
         stats = session.stats
+        observer = self.observer
         with trio.CancelScope() as self._pump_scope:
             try:
                 while True:
@@ -375,6 +436,8 @@ class Call:
                         self.metrics.incr("hotelvoice_model_bad_events_total", kind=exc.kind)
                         self._problem(f"model_{exc.kind}", "bad model event: %s", exc)
                         continue
+                    if observer is not None and not isinstance(event, rt.AudioDelta):
+                        self._observed(lambda o: o.on_model_event(event), None)  # noqa: B023
                     await self._perform(session.on_model(event))
             except RealtimeClosed as exc:
                 closed_because = f"closed ({exc.code})"
@@ -398,6 +461,8 @@ class Call:
                     }
                 )
             )
+        final = outcome
+        self._observed(lambda o: o.on_tool_result(call, final), None)
         await self._perform(self.session.on_tool_result(call.call_id, outcome))
 
     async def _transfer(self, request: TransferRequest) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -102,6 +102,7 @@ class CallSession:
         clock: Callable[[], float],
         metrics: Metrics | None = None,
         frame_bytes: int = 160,
+        context_items: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.call_sid = call_sid
         self.stream_sid = stream_sid
@@ -136,7 +137,8 @@ class CallSession:
         )
         self.stats = CallStats(started_at=clock())
         self.end_reason: str | None = None
-        self.history: list[dict[str, Any]] = []
+        # What the hotel tells the model before it speaks; replayed like the conversation.
+        self.history: list[dict[str, Any]] = [dict(item) for item in context_items]
 
         self._inbound_backlog: deque[str] = deque()
         self._sessions_opened = 0
@@ -317,6 +319,7 @@ class CallSession:
         self._sessions_opened += 1
         actions: list[Action] = []
         if self._sessions_opened == 1:
+            actions.extend(ToModel(rt.dumps(item)) for item in self.history)
             actions.append(ToModel(rt.dumps(rt.response_create())))  # the model greets first
         else:
             actions.extend(ToModel(rt.dumps(item)) for item in self._replayable_history())

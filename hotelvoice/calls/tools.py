@@ -1,7 +1,7 @@
-"""What the call needs from a tool registry: the session's tool list and a safe executor.
+"""What the call needs from the hotel: a tool registry, and an observer of the conversation.
 
-The hotel package provides the registry; the call only knows this interface, so tools never
-block or crash the audio path.
+The hotel package provides both; the call only knows these interfaces, so tools and records
+never block or crash the audio path.
 """
 
 from __future__ import annotations
@@ -57,4 +57,42 @@ class ToolRegistry(Protocol):
 
         Waits on whatever the tool waits on; the caller bounds it with a cancel scope.
         """
+        ...
+
+
+class CallObserver(Protocol):
+    """Follows one call for the hotel: its instructions, context, transcript and record.
+
+    The synchronous methods run on the call's path and must be quick and never block (no
+    I/O): record in memory and persist in :meth:`finish`.
+    """
+
+    def instructions(self) -> str:
+        """The system instructions for this call's model session."""
+        ...
+
+    def voice(self) -> str | None:
+        """The model voice for this call (None: the service default)."""
+        ...
+
+    def context_items(self) -> Sequence[Mapping[str, Any]]:
+        """``conversation.item.create`` events to send before the model greets the caller."""
+        ...
+
+    def on_model_event(self, event: object) -> None:
+        """A parsed model event (audio deltas are not passed)."""
+        ...
+
+    def on_tool_result(self, call: ToolCall, outcome: ToolOutcome) -> None:
+        """A tool call and what it returned to the model."""
+        ...
+
+    async def finish(self, *, end_reason: str | None, stats: str) -> None:
+        """The call is over: persist its record. Waits on the store; may be cut short."""
+        ...
+
+
+class CallObservers(Protocol):
+    async def start(self, context: CallContext) -> CallObserver:
+        """Begin following a call (may look the caller up). Raises on failure."""
         ...

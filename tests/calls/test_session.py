@@ -425,3 +425,18 @@ def test_barge_in_with_unmarked_audio_still_clears_and_truncates_at_marked_ms() 
     assert twilio_texts(actions) == [{"event": "clear", "streamSid": SID}]
     assert model_texts(actions)[0]["audio_end_ms"] == 100
     assert not session.ledger.outstanding
+
+
+def test_context_items_go_before_the_greeting_and_are_replayed_on_reconnect() -> None:
+    note = rt.system_text_item("This is a returning caller: Ada.")
+    settings = attrs.evolve(Settings())
+    session = CallSession(
+        call_sid="CA1", stream_sid=SID, settings=settings, clock=Clock(), context_items=[note]
+    )
+    first = model_texts(ready(session))
+    assert first[0] == note
+    assert first[1] == {"type": "response.create"}
+    assert any(isinstance(a, ReconnectModel) for a in session.on_model_lost("dropped"))
+    replay = model_texts(ready(session))
+    assert replay[0] == note
+    assert {"type": "response.create"} not in replay  # no second greeting

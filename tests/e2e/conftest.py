@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -17,7 +18,7 @@ from hypercorn.trio import serve
 from hotelvoice.app import create_app
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
-from tests.fakes.realtime_server import FakeRealtimeServer, start_fake_realtime
+from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
 from tests.fakes.twilio_webhook import inbound_call_form, parse_stream_twiml, signed_webhook
@@ -26,6 +27,14 @@ PUBLIC_URL = "https://hotel.example.com"
 AUTH_TOKEN = "twilio-auth-token-for-tests"
 ACCOUNT_SID = "AC" + "1" * 32
 FRONT_DESK = "+15550000000"
+
+
+async def expect_tool_output(model: FakeSession) -> dict[str, Any]:
+    """The next ``function_call_output`` the bridge adds (skipping the hotel's context notes)."""
+    while True:
+        created = await model.expect("conversation.item.create")
+        if created["item"]["type"] == "function_call_output":
+            return created
 
 
 @attrs.define
@@ -77,7 +86,9 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(nursery: trio.Nursery, request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
+async def stack(
+    nursery: trio.Nursery, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Stack]:
     model = await start_fake_realtime(nursery)
     rest = await start_fake_twilio_rest(nursery, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
     settings = Settings(
@@ -89,6 +100,7 @@ async def stack(nursery: trio.Nursery, request: pytest.FixtureRequest) -> AsyncI
         openai_realtime_url=model.url,
         front_desk_phone=FRONT_DESK,
         housekeeping_phone="+15550000001",
+        db_path=str(tmp_path / "hotelvoice.db"),
     )
     marker = request.node.get_closest_marker("settings")
     if marker is not None:

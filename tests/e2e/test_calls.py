@@ -14,7 +14,7 @@ import pytest
 import trio
 from trio_websocket import ConnectionRejected
 
-from tests.e2e.conftest import ACCOUNT_SID, FRONT_DESK, PUBLIC_URL, Stack
+from tests.e2e.conftest import ACCOUNT_SID, FRONT_DESK, PUBLIC_URL, Stack, expect_tool_output
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
 from tests.fakes.twilio_webhook import inbound_call_form, parse_stream_twiml, signed_webhook
 
@@ -170,7 +170,7 @@ async def test_tool_round_trip(stack: Stack) -> None:
             model = await stack.model.next_session()
             await model.expect("response.create")
             call_id = await model.call_function("get_hotel_info", {"topic": "check_in"})
-            created = await model.expect("conversation.item.create")
+            created = await expect_tool_output(model)
             assert created["item"]["type"] == "function_call_output"
             assert created["item"]["call_id"] == call_id
             assert "Check-in is from" in json.loads(created["item"]["output"])["answer"]
@@ -187,7 +187,7 @@ async def test_transfer_plays_the_goodbye_then_updates_the_call(stack: Stack) ->
             await model.call_function(
                 "transfer_to_human", {"department": "housekeeping", "reason": "towels"}
             )
-            await model.expect("conversation.item.create")
+            await expect_tool_output(model)
             await model.expect("response.create")
             goodbye = tagged(5, 1600)
             await model.speak(goodbye)
