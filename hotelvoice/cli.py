@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hotelvoice import diagrams
 from hotelvoice.config import ConfigError, settings_from_env
+from hotelvoice.hotel.properties import load_property_book
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = settings_from_env()
+        # The properties too: a mistake in the file is reported here, naming the field,
+        # rather than as a traceback from the server's start-up.
+        load_property_book(settings)
     except ConfigError as exc:
         print(f"hotelvoice: configuration error: {exc}", file=sys.stderr)
         return 2

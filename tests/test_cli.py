@@ -66,3 +66,59 @@ def test_bad_configuration_fails_at_start_naming_the_variable(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert "HOTELVOICE_TOOL_TIMEOUT" in result.stderr
+
+
+def test_a_mistake_in_the_properties_file_fails_at_start_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    properties = tmp_path / "hotels.toml"
+    properties.write_text(
+        '[[property]]\nid = "inn"\nname = "Inn"\n'
+        '[[property.room_type]]\ncode = "king"\nname = "King"\ncount = 0\n'
+        "max_guests = 2\nrate = 100\n"
+    )
+    env = dict(os.environ, HOTELVOICE_PROPERTIES=str(properties))
+    result = subprocess.run(
+        [sys.executable, "-m", "hotelvoice", "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "room_type[0].count must be a positive integer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_creates_the_store_in_the_working_directory(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TWILIO_"))}
+    env["HOTEL_NAME"] = "Harbour House"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotelvoice", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        missing = httpx.get(f"http://127.0.0.1:{port}/pay/nothing.1.x", timeout=5)
+        assert missing.status_code == 404
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert (tmp_path / "hotelvoice.db").is_file()
+    assert "hotel: 1 property (default)" in output
