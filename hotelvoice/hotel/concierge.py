@@ -22,6 +22,7 @@ import attrs
 
 from hotelvoice.calls.tools import CallContext, ToolOutcome, TransferRequest
 from hotelvoice.hotel import extraction
+from hotelvoice.hotel.extraction import spoken_time
 from hotelvoice.hotel.payments import PaymentError, PaymentLinks
 from hotelvoice.hotel.properties import PropertyBook, normalise_e164
 from hotelvoice.hotel.property import Property
@@ -399,8 +400,8 @@ class Concierge:
         opens, closes = prop.callback_hours
         if not opens <= moment.timetz().replace(tzinfo=None) <= closes:
             raise ToolError(
-                f"Callbacks are between {_clock(opens)} and {_clock(closes)} hotel time; "
-                f"{_clock(moment.time())} is outside that. Offer a time within those hours."
+                f"Callbacks are between {spoken_time(opens)} and {spoken_time(closes)} hotel time; "
+                f"{spoken_time(moment.time())} is outside that. Offer a time within those hours."
             )
         callback = await self.store.create_callback(
             property_id=prop.id,
@@ -420,8 +421,8 @@ class Concierge:
         """Facts about the hotel: check-in and out, pets, location, amenities, policies, contact."""
         prop = context.hotel
         facts = {
-            "check_in": f"Check-in is from {_clock(prop.checkin_time)}.",
-            "check_out": f"Check-out is by {_clock(prop.checkout_time)}.",
+            "check_in": f"Check-in is from {spoken_time(prop.checkin_time)}.",
+            "check_out": f"Check-out is by {spoken_time(prop.checkout_time)}.",
             "pets": extraction.fallback_answer("pets", prop)
             or (prop.pet_policy or "Pets are not allowed."),
             "location": prop.location or "The hotel has not published its address.",
@@ -470,14 +471,8 @@ def _unknown_room(prop: Property, wanted: str) -> str:
     return f"There is no room type {wanted!r}; the hotel has {known}."
 
 
-def _clock(value: dt.time) -> str:
-    hour = value.hour % 12 or 12
-    suffix = "AM" if value.hour < 12 else "PM"
-    return f"{hour}:{value.minute:02d} {suffix}" if value.minute else f"{hour} {suffix}"
-
-
 def _spoken_moment(moment: dt.datetime, today: dt.date) -> str:
-    return f"{extraction.spoken_date(moment.date(), today)} at {_clock(moment.time())}"
+    return f"{extraction.spoken_date(moment.date(), today)} at {spoken_time(moment.time())}"
 
 
 def _json(value: dict[str, Any]) -> str:

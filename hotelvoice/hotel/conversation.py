@@ -21,6 +21,7 @@ import attrs
 
 from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome
 from hotelvoice.hotel import extraction
+from hotelvoice.hotel.extraction import spoken_time
 from hotelvoice.hotel.property import Property
 from hotelvoice.realtime import events as rt
 
@@ -75,12 +76,6 @@ class ReturningGuest:
     last_call: dt.datetime | None = None
 
 
-def _clock(value: dt.time) -> str:
-    hour = value.hour % 12 or 12
-    suffix = "AM" if value.hour < 12 else "PM"
-    return f"{hour}:{value.minute:02d} {suffix}" if value.minute else f"{hour} {suffix}"
-
-
 def property_instructions(prop: Property, utc_now: dt.datetime) -> str:
     """System instructions for a call to ``prop`` at ``utc_now`` (timezone-aware)."""
     local = prop.now(utc_now)
@@ -88,14 +83,14 @@ def property_instructions(prop: Property, utc_now: dt.datetime) -> str:
         f"You are the friendly phone concierge of {prop.name}"
         + (f", {prop.location}." if prop.location else "."),
         f"Today is {local:%A, %B} {local.day}, {local.year}; the local time at the hotel is "
-        f"{_clock(local.time())} ({prop.timezone}). Resolve dates like 'next Friday' or "
+        f"{spoken_time(local.time())} ({prop.timezone}). Resolve dates like 'next Friday' or "
         "'this weekend' from today, and always pass dates to tools as YYYY-MM-DD.",
         "You are on a phone call: keep answers short and natural, one or two sentences; never "
         "read out lists, URLs, IDs or markup. Say prices in words a person would use.",
         "Greet the caller warmly as soon as the call starts, name the hotel and ask how you "
         "can help.",
-        f"Check-in is from {_clock(prop.checkin_time)}; check-out is by "
-        f"{_clock(prop.checkout_time)}.",
+        f"Check-in is from {spoken_time(prop.checkin_time)}; check-out is by "
+        f"{spoken_time(prop.checkout_time)}.",
     ]
     if prop.pets_allowed:
         fee = ""
@@ -129,7 +124,7 @@ def property_instructions(prop: Property, utc_now: dt.datetime) -> str:
         "create_lead; offer generate_payment_link to hold the room (the link goes by text).",
         "Use send_sms only for what the caller asked to receive. Use schedule_callback when "
         "they want a call later (in the hotel's local time, within the callback hours "
-        f"{_clock(prop.callback_hours[0])}–{_clock(prop.callback_hours[1])}).",
+        f"{spoken_time(prop.callback_hours[0])}–{spoken_time(prop.callback_hours[1])}).",
         "If the caller asks for a person, or you cannot help, use transfer_to_human with the "
         "right department, say you are connecting them, and say goodbye.",
         "If a tool returns an error, apologise briefly, relay what it says in plain words, "

@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from quart import Response, jsonify, request
 from quart_trio import QuartTrio
+
+from tests.fakes.serving import serve_on_loopback
 
 CURRENCY = re.compile(r"^[a-z]{3}$")
 
@@ -110,15 +110,5 @@ def _error(status: int, kind: str, message: str, param: str | None = None) -> tu
 async def start_fake_stripe(nursery: trio.Nursery, *, api_key: str) -> FakeStripe:
     """Serve the fake on 127.0.0.1 (ephemeral port) in ``nursery``; waits until listening."""
     fake = FakeStripe(api_key=api_key)
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-    app = fake.build_app()
-
-    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, config, task_status=task_status)
-
-    binds: list[str] = await nursery.start(run)
-    fake.base_url = binds[0]
+    fake.base_url = await serve_on_loopback(nursery, fake.build_app())
     return fake

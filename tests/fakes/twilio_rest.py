@@ -15,10 +15,10 @@ from typing import Any
 
 import attrs
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from quart import Response, jsonify, request
 from quart_trio import QuartTrio
+
+from tests.fakes.serving import serve_on_loopback
 
 __all__ = ["FakeTwilioRest", "RecordedRequest", "start_fake_twilio_rest"]
 
@@ -217,15 +217,5 @@ async def start_fake_twilio_rest(
     (pytest-trio's ``nursery`` fixture does that after the test).
     """
     fake = FakeTwilioRest(account_sid=account_sid, auth_token=auth_token)
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-    app = fake.build_app()
-
-    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, config, task_status=task_status)
-
-    binds: list[str] = await nursery.start(run)
-    fake.base_url = binds[0]
+    fake.base_url = await serve_on_loopback(nursery, fake.build_app())
     return fake
