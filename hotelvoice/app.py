@@ -23,10 +23,16 @@ from hotelvoice.calls.tools import CallContext, ToolRegistry
 from hotelvoice.codec.transcode import prepare as prepare_transcoding
 from hotelvoice.config import Settings
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
+from hotelvoice.hotel.properties import PropertyBook, load_property_book
 from hotelvoice.hotel.service import HotelService
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime import events as rt
 from hotelvoice.realtime.backend import ModelConnector, OpenAIConnector
+from hotelvoice.realtime.local.connector import (
+    FallbackConnector,
+    LocalConnector,
+    serve_engine_socket,
+)
 from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.signatures import SignatureValidator
 from hotelvoice.telephony.tokens import StreamTokens
@@ -41,16 +47,22 @@ FALLBACK_MESSAGE = (
 REST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-def default_connector(settings: Settings) -> ModelConnector | None:
-    """The OpenAI backend when a key is set; None otherwise (the offline engine's slot)."""
+def default_connector(
+    settings: Settings, book: PropertyBook, metrics: Metrics | None = None
+) -> ModelConnector:
+    """The offline engine without ``OPENAI_API_KEY``; with it, OpenAI, falling back to the
+    offline engine when OpenAI cannot be reached."""
+    local = LocalConnector(book)
     if not settings.openai_api_key:
-        return None
-    return OpenAIConnector(
+        return local
+    openai = OpenAIConnector(
         url=settings.openai_realtime_url,
         model=settings.openai_model,
         api_key=settings.openai_api_key,
-        connect_timeout=settings.model_setup_timeout_s,
+        # Half the setup deadline, so the offline engine still has time to answer.
+        connect_timeout=settings.model_setup_timeout_s / 2,
     )
+    return FallbackConnector(openai, local, metrics)
 
 
 Scope = dict[str, Any]
@@ -58,6 +70,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MEDIA_PATH = "/twilio/media"
+ENGINE_PATH = "/v1/realtime"  # the offline engine for Realtime clients on this machine
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class HotelvoiceApp:
@@ -67,13 +81,16 @@ class HotelvoiceApp:
     a second per call in each direction that is a large share of the CPU per call.
     """
 
-    def __init__(self, quart: QuartTrio, media: ASGIApp) -> None:
+    def __init__(self, quart: QuartTrio, media: ASGIApp, engine: ASGIApp) -> None:
         self.quart = quart
         self._media = media
+        self._engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == MEDIA_PATH:
             await self._media(scope, receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == ENGINE_PATH:
+            await self._engine(scope, receive, send)
         else:
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
 
@@ -150,9 +167,13 @@ def create_app(
     metrics = metrics if metrics is not None else Metrics()
     validator = SignatureValidator(settings.twilio_auth_token, enabled=settings.validate_signatures)
     tokens = StreamTokens(ttl_s=settings.stream_token_ttl_s)
+    book = load_property_book(settings)  # a mistake in the properties fails here, named
     model: ModelConnector | None = (
-        default_connector(settings) if isinstance(connector, str) else connector
+        default_connector(settings, book, metrics) if isinstance(connector, str) else connector
     )
+    local_engine = model if isinstance(model, LocalConnector) else None
+    if isinstance(model, FallbackConnector) and isinstance(model.fallback, LocalConnector):
+        local_engine = model.fallback
     runtime = _Runtime()
 
     def instructions(context: CallContext) -> str:
@@ -164,6 +185,9 @@ def create_app(
     async def startup() -> None:
         if settings.openai_audio == "pcm16":
             await trio.to_thread.run_sync(prepare_transcoding, int(rt.PCM24K["rate"]))
+        if local_engine is not None:
+            # espeak and the grammar load now, not while the first caller waits.
+            await trio.to_thread.run_sync(local_engine.kit.warm_up, book.default)
         rest = None
         runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)
         if settings.twilio_rest_enabled:
@@ -177,7 +201,9 @@ def create_app(
         if tools is not None:
             registry = tools
         elif hotel:
-            runtime.hotel = await HotelService.open(settings, http=runtime.http, rest=rest)
+            runtime.hotel = await HotelService.open(
+                settings, book=book, http=runtime.http, rest=rest
+            )
             registry = runtime.hotel.concierge.adapter()
         else:
             registry = BasicHotelTools(settings)
@@ -192,14 +218,19 @@ def create_app(
             observers=runtime.hotel.records if runtime.hotel is not None else None,
         )
         if not settings.validate_signatures:
-            log.warning("TWILIO_VALIDATE_SIGNATURES=false: Twilio signatures are NOT checked")
+            log.warning(
+                "Twilio signatures are NOT checked (TWILIO_VALIDATE_SIGNATURES=false, or no "
+                "TWILIO_AUTH_TOKEN with a loopback PUBLIC_URL): local development only"
+            )
         elif not settings.twilio_auth_token:
             log.warning(
                 "TWILIO_AUTH_TOKEN is not set: every Twilio request will be refused (403); "
                 "set it, or TWILIO_VALIDATE_SIGNATURES=false for local development"
             )
         if model is None:
-            log.warning("OPENAI_API_KEY is not set: no model backend; calls go to the fallback")
+            log.warning("no model backend: calls go to the TwiML fallback")
+        elif not settings.openai_api_key:
+            log.info("OPENAI_API_KEY is not set: the offline engine answers calls")
         log.info(
             "hotelvoice %s ready: public URL %s, backend %s",
             __version__,
@@ -304,4 +335,17 @@ def create_app(
     async def metrics_route() -> Any:
         return Response(metrics.render(), content_type="text/plain; version=0.0.4")
 
-    return HotelvoiceApp(app, media_stream)
+    async def engine_socket(scope: Scope, receive: Receive, send: Send) -> None:
+        """``WS /v1/realtime``: the offline engine for Realtime clients (loopback only)."""
+        if (await receive())["type"] != "websocket.connect":
+            return
+        client = scope.get("client") or ("", 0)
+        if local_engine is None or client[0] not in LOOPBACK_HOSTS:
+            metrics.incr("hotelvoice_engine_sockets_total", outcome="refused")
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send({"type": "websocket.accept"})
+        metrics.incr("hotelvoice_engine_sockets_total", outcome="accepted")
+        await serve_engine_socket(local_engine, AsgiMediaSocket(receive, send))
+
+    return HotelvoiceApp(app, media_stream, engine_socket)

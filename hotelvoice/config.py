@@ -150,6 +150,11 @@ def _check_url(name: str, value: str, schemes: set[str]) -> None:
         raise ConfigError(f"{name} must be a {'/'.join(sorted(schemes))} URL, not {value!r}")
 
 
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
+
+
 def settings_from_env(
     environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
 ) -> Settings:
@@ -178,6 +183,12 @@ def settings_from_env(
         values["validate_signatures"] = _parse_bool(
             "TWILIO_VALIDATE_SIGNATURES", merged["TWILIO_VALIDATE_SIGNATURES"]
         )
+    elif not values.get("twilio_auth_token") and _is_loopback(
+        str(values.get("public_url", attrs.fields(Settings).public_url.default))
+    ):
+        # Local development on the embedded defaults: nothing from outside can reach a
+        # loopback URL, and there is no token to check against. The app warns loudly.
+        values["validate_signatures"] = False
     audio = merged.get("OPENAI_REALTIME_AUDIO", "").strip().lower()
     if audio:
         if audio not in {"pcmu", "pcm16"}:

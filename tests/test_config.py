@@ -13,10 +13,26 @@ def test_defaults_are_the_embedded_ones() -> None:
     settings = settings_from_env({}, dotenv=None)
     assert settings.public_url == "http://127.0.0.1:8080"
     assert settings.stream_url == "wss://127.0.0.1:8080/twilio/media"
-    assert settings.validate_signatures is True
+    # No token and a loopback URL: local development, signatures off (the app warns).
+    assert settings.validate_signatures is False
     assert settings.openai_api_key is None
     assert settings.model_setup_timeout_s == 5.0 and settings.tool_timeout_s == 8.0
     assert settings.openai_audio == "pcmu"
+
+
+@pytest.mark.parametrize(
+    ("environ", "checked"),
+    [
+        ({"PUBLIC_URL": "https://hotel.example.com"}, True),
+        ({"TWILIO_AUTH_TOKEN": "token"}, True),
+        ({"PUBLIC_URL": "http://localhost:8080"}, False),
+        ({"TWILIO_VALIDATE_SIGNATURES": "true"}, True),
+    ],
+)
+def test_signatures_are_off_only_for_loopback_development_without_a_token(
+    environ: dict[str, str], checked: bool
+) -> None:
+    assert settings_from_env(environ, dotenv=None).validate_signatures is checked
 
 
 @pytest.mark.parametrize(("value", "expected"), [("pcm16", "pcm16"), (" PCMU ", "pcmu")])

@@ -389,7 +389,7 @@ class Call:
         """Open one model link and pump events until it closes; returns why it ended."""
         session = self.session
         try:
-            async with self.connector.connect() as link:
+            async with self.connector.connect(call=self.context) as link:
                 self._link_open = True
                 self._link = link
                 await self._send_to_model(self._session_update())

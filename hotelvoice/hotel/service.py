@@ -65,6 +65,7 @@ class HotelService:
         cls,
         settings: Settings,
         *,
+        book: PropertyBook | None = None,
         http: httpx.AsyncClient,
         rest: TwilioRest | None,
         clock: Callable[[], dt.datetime] = utc_now,
@@ -73,7 +74,8 @@ class HotelService:
 
         Raises ConfigError for a bad property file, StoreError for an unusable database.
         """
-        book = await trio.to_thread.run_sync(load_property_book, settings)
+        if book is None:
+            book = await trio.to_thread.run_sync(load_property_book, settings)
         store = await AsyncStore.open(settings.db_path)
         now = clock()
         for prop in book.properties:

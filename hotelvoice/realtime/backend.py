@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
+from hotelvoice.calls.tools import CallContext
 from hotelvoice.realtime.connection import RealtimeConnection, open_realtime
 
 
@@ -26,8 +27,8 @@ class ModelLink(Protocol):
 class ModelConnector(Protocol):
     name: str
 
-    def connect(self) -> AbstractAsyncContextManager[ModelLink]:
-        """Open a model session. Raises RealtimeConnectError when it cannot."""
+    def connect(self, *, call: CallContext | None = None) -> AbstractAsyncContextManager[ModelLink]:
+        """Open a model session for ``call``. Raises RealtimeConnectError when it cannot."""
         ...
 
 
@@ -46,7 +47,9 @@ class OpenAIConnector:
         return f"OpenAIConnector(url={self.url!r}, model={self.model!r})"
 
     @asynccontextmanager
-    async def connect(self) -> AsyncIterator[RealtimeConnection]:
+    async def connect(
+        self, *, call: CallContext | None = None
+    ) -> AsyncIterator[RealtimeConnection]:
         async with open_realtime(
             self.url,
             model=self.model,

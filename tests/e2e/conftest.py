@@ -16,7 +16,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from hotelvoice.app import create_app
-from hotelvoice.config import Settings
+from hotelvoice.config import Settings, settings_from_env
 from hotelvoice.metrics import Metrics
 from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
@@ -27,6 +27,7 @@ PUBLIC_URL = "https://hotel.example.com"
 AUTH_TOKEN = "twilio-auth-token-for-tests"
 ACCOUNT_SID = "AC" + "1" * 32
 FRONT_DESK = "+15550000000"
+LOCAL_ACCOUNT_SID = "AC" + "5" * 32
 
 
 async def expect_tool_output(model: FakeSession) -> dict[str, Any]:
@@ -133,4 +134,52 @@ async def stack(
         )
     shutdown.set()  # a graceful stop runs the app's shutdown, which closes its REST client
     with trio.fail_after(10):
+        await stopped.wait()
+
+
+@attrs.frozen
+class LocalServer:
+    url: str
+    db: Path
+    rest: FakeTwilioRest
+    metrics: Metrics
+
+
+@pytest.fixture
+async def local_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[LocalServer]:
+    rest = await start_fake_twilio_rest(
+        nursery, account_sid=LOCAL_ACCOUNT_SID, auth_token=AUTH_TOKEN
+    )
+    # The embedded defaults, as `hotelvoice serve` reads them, plus Twilio credentials so
+    # the transfer goes to the (fake) REST API instead of the TwiML fallback.
+    settings = settings_from_env(
+        {
+            "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE": rest.base_url,
+            "FRONT_DESK_PHONE": FRONT_DESK,
+            "HOTEL_NAME": "Sunset Inn",
+            "HOTEL_LOCATION": "12 Ocean Drive, Santa Monica",
+            "HOTELVOICE_DB": str(tmp_path / "hotelvoice.db"),
+        },
+        dotenv=None,
+    )
+    assert settings.openai_api_key is None  # the offline engine answers
+    metrics = Metrics()
+    app = create_app(settings, metrics=metrics)
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    config.errorlog = None
+    shutdown = trio.Event()
+    stopped = trio.Event()
+
+    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+        stopped.set()
+
+    binds: list[str] = await nursery.start(run)
+    yield LocalServer(binds[0], tmp_path / "hotelvoice.db", rest, metrics)
+    shutdown.set()
+    with trio.fail_after(15):
         await stopped.wait()

@@ -308,7 +308,7 @@ async def test_health_and_metrics(stack: Stack) -> None:
     assert health.json() == {
         "status": "ok",
         "version": "0.1.0",
-        "backend": "openai",
+        "backend": "openai+local",
         "calls_active": 0,
     }
     await stack.webhook(inbound_call_form(account_sid=ACCOUNT_SID))

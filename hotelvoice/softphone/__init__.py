@@ -1,0 +1,53 @@
+"""The softphone: ``hotelvoice call`` rings a running hotelvoice exactly as Twilio does.
+
+For newcomers to hear the service (``--record call.wav``) and for end-to-end tests: the
+signed webhook, the TwiML's ``<Connect><Stream>``, the signed WebSocket upgrade, 20 ms μ-law
+frames in real time, Twilio's playout queue with mark echoes and ``clear``, DTMF and ``stop``.
+
+* :mod:`~hotelvoice.softphone.protocol`: webhook form, signatures, TwiML, stream messages
+  (sans-IO);
+* :mod:`~hotelvoice.softphone.playout`: Twilio's outbound queue (sans-IO);
+* :mod:`~hotelvoice.softphone.script`: the caller's lines and turn-taking (sans-IO);
+* :mod:`~hotelvoice.softphone.client`: :class:`SoftphoneCall`, the Trio side;
+* :mod:`~hotelvoice.softphone.recording`: stereo WAV, transcript and latency report.
+"""
+
+from __future__ import annotations
+
+from hotelvoice.softphone.client import (
+    FAST_SPEED,
+    CallClock,
+    CallOptions,
+    CallRecord,
+    SoftphoneCall,
+    StreamSession,
+)
+from hotelvoice.softphone.errors import SoftphoneError
+from hotelvoice.softphone.playout import Echo, PlayedAudio, Playout
+from hotelvoice.softphone.script import (
+    CallerLine,
+    ScriptEntry,
+    TurnTaking,
+    load_lines,
+    parse_entry,
+    read_script,
+)
+
+__all__ = [
+    "FAST_SPEED",
+    "CallClock",
+    "CallOptions",
+    "CallRecord",
+    "CallerLine",
+    "Echo",
+    "PlayedAudio",
+    "Playout",
+    "ScriptEntry",
+    "SoftphoneCall",
+    "SoftphoneError",
+    "StreamSession",
+    "TurnTaking",
+    "load_lines",
+    "parse_entry",
+    "read_script",
+]

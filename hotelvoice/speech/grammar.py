@@ -1,0 +1,346 @@
+"""The JSGF grammars the recogniser listens with: what hotel callers say, or a closed set.
+
+pocketsphinx's free-form language model is unusable on telephone speech (38–100 % WER); a
+grammar turns it into a dependable intent recogniser, so the grammar *is* the vocabulary.
+Its output is the text :mod:`hotelvoice.hotel.extraction` reads: lower-case words, numbers
+and dates as words ("two adults", "the twenty fourth"), contractions as in the pronouncing
+dictionary ("i'd", "what's"). Every word must be in the decoder's dictionary
+(``cmudict-en-us.dict`` in the pocketsphinx wheel), or ``add_jsgf_string`` refuses the whole
+grammar; phrases taken from a property (room types, amenities, the hotel's name) are kept
+only when all their words are, and the fixed rules are checked by the tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from hotelvoice.hotel.extraction import Intent, classify_intent
+from hotelvoice.hotel.property import Property
+from hotelvoice.speech import SpeechError
+
+__all__ = [
+    "closed_set_grammar",
+    "dictionary_path",
+    "hotel_grammar",
+    "in_dictionary",
+    "spoken_number",
+    "words_of",
+]
+
+_WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)*")
+_UNITS: Final = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+)  # fmt: skip
+_TENS: Final = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+                "ninety")  # fmt: skip
+_ORDINAL_UNITS: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+                         "eighth", "ninth")  # fmt: skip
+_ORDINAL_TEENS: Final = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+                         "sixteenth", "seventeenth", "eighteenth", "nineteenth")  # fmt: skip
+_MONTHS: Final = ("january", "february", "march", "april", "may", "june", "july", "august",
+                  "september", "october", "november", "december")  # fmt: skip
+_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                    "sunday")  # fmt: skip
+# Amenities callers ask about whatever the property lists (the answer may be "no").
+_COMMON_AMENITIES: Final = (
+    "a pool", "a swimming pool", "parking", "free parking", "breakfast", "free breakfast",
+    "wifi", "free wifi", "internet", "a gym", "a fitness center", "a spa", "a restaurant",
+    "a bar", "an airport shuttle", "a shuttle", "laundry", "a hot tub", "a jacuzzi", "a sauna",
+)  # fmt: skip
+# Amenities said without "a": "do you have free parking", not "a free parking".
+_MASS_NOUNS: Final = frozenset({"parking", "breakfast", "wifi", "internet", "laundry", "service",
+                                "dining", "access", "coffee", "tea", "water"})  # fmt: skip
+# A modest list: enough for "my name is ..." to be recognised for tests and demos.
+_FIRST_NAMES: Final = (
+    "james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas",
+    "daniel", "peter", "paul", "mark", "chris", "mary", "patricia", "jennifer", "linda",
+    "elizabeth", "susan", "sarah", "maria", "emily", "anna", "laura", "lisa", "karen", "emma",
+    "olivia", "sophia",
+)  # fmt: skip
+_LAST_NAMES: Final = (
+    "smith", "jones", "johnson", "williams", "brown", "miller", "davis", "wilson", "taylor",
+    "anderson", "garcia", "martinez", "lee", "clark", "walker", "wright", "hall", "young",
+    "green", "nguyen", "patel", "kim", "chen",
+)  # fmt: skip
+
+
+def dictionary_path() -> str:
+    """The pronouncing dictionary inside the pocketsphinx wheel (the decoder's default)."""
+    from pocketsphinx import get_model_path
+
+    return os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict")
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """Every headword of the dictionary (about 126,000; read once, about 0.1 s)."""
+    words = set()
+    try:
+        with open(dictionary_path(), encoding="utf-8") as lines:
+            for line in lines:
+                head = line.split(" ", 1)[0]
+                # Alternative pronunciations are listed as "word(2)".
+                words.add(head.split("(", 1)[0])
+    except OSError as exc:
+        raise SpeechError(f"cannot read the pocketsphinx dictionary: {exc}") from exc
+    return frozenset(words)
+
+
+def in_dictionary(word: str) -> bool:
+    """Whether the decoder can recognise ``word`` (lower case, as written in the grammar)."""
+    return word in _dictionary()
+
+
+def spoken_number(n: int) -> str:
+    """0–99 as words: 24 -> "twenty four" (the recogniser's and extraction's spelling)."""
+    if not 0 <= n <= 99:
+        raise ValueError(f"only 0–99 can be spoken here, got {n}")
+    if n < 20:
+        return _UNITS[n]
+    tens, units = divmod(n, 10)
+    return _TENS[tens] if units == 0 else f"{_TENS[tens]} {_UNITS[units]}"
+
+
+def words_of(text: str) -> list[str]:
+    """``text`` as grammar words: lower case, numbers 0–99 spelled out, punctuation gone
+    (apostrophes inside words kept: "I'd" -> "i'd"). "Double-Queen" -> ["double", "queen"]."""
+    lowered = text.lower().replace("\u2019", "'")
+    words: list[str] = []
+    for token in re.findall(r"[a-z0-9']+", lowered):
+        if token.isdigit():
+            number = int(token)
+            if number <= 99:
+                words.extend(spoken_number(number).split())
+            continue
+        words.extend(_WORD.findall(token))
+    return words
+
+
+def _alternatives(phrases: Iterable[str]) -> str:
+    """JSGF alternatives, duplicates removed, order kept."""
+    unique = list(dict.fromkeys(p for p in phrases if p))
+    if not unique:
+        raise ValueError("a JSGF rule needs at least one alternative")
+    return " | ".join(unique)
+
+
+def _known(phrase: str) -> bool:
+    return bool(phrase) and all(in_dictionary(w) for w in phrase.split())
+
+
+def _amenity_phrase(amenity: str) -> str:
+    """What a caller would call a listed amenity: the words before any number, with a
+    leading number spoken ("24-hour gym" -> "twenty four hour gym", "breakfast 7–10 am" ->
+    "breakfast"), cut at the first word the decoder does not know."""
+    tokens = re.findall(r"[a-z0-9']+", amenity.lower().replace("\u2019", "'"))
+    words: list[str] = []
+    leading = True
+    for token in tokens:
+        if token.isdigit():
+            if not leading or int(token) > 99:
+                break
+            words.extend(spoken_number(int(token)).split())
+            continue
+        leading = False
+        if not _WORD.fullmatch(token) or not in_dictionary(token):
+            break
+        words.append(token)
+    if leading:  # numbers only
+        return ""
+    return " ".join(words)
+
+
+def _ordinals() -> list[str]:
+    days = list(_ORDINAL_UNITS) + list(_ORDINAL_TEENS) + ["twentieth", "thirtieth"]
+    days += [f"twenty {o}" for o in _ORDINAL_UNITS] + ["thirty first"]
+    return days
+
+
+def hotel_grammar(prop: Property) -> str:
+    """A JSGF grammar of what callers to ``prop`` say: greetings, availability and booking
+    requests with dates and party sizes, room types, prices, amenities, pets, check-in and
+    check-out times, location, transfers to staff, callbacks, texts, payment, names,
+    yes/no, thanks and goodbye. Phrases from ``prop`` with words outside the dictionary are
+    left out. Loads in about 50 ms on a decoder; raises nothing for a valid Property.
+    """
+    rooms = ["room", "double room", "single room", "twin room", "king room", "queen room",
+             "suite"]  # fmt: skip
+    rooms += [" ".join(words_of(r.name)) for r in prop.room_types]
+    rooms = list(dict.fromkeys(r for r in rooms if _known(r)))
+    # "an ocean suite" but "a king room": a wrong article is one more way to mishear.
+    vowel = [r for r in rooms if r[0] in "aeiou"]
+    consonant = [r for r in rooms if r[0] not in "aeiou"]
+    amenities = list(_COMMON_AMENITIES)
+    for listed in prop.amenities:
+        phrase = _amenity_phrase(listed)
+        # Only what extraction will recognise as an amenity ("beach towels" it would not).
+        if _known(phrase) and classify_intent(f"do you have {phrase}") is Intent.AMENITIES:
+            amenities.append(phrase)
+            last = phrase.split()[-1]
+            if not last.endswith("s") and last not in _MASS_NOUNS:
+                amenities.append(f"{'an' if phrase[0] in 'aeiou' else 'a'} {phrase}")
+    hotel = " ".join(words_of(prop.name))
+    names = [hotel] if _known(hotel) else []
+    names.append("the hotel")
+    numbers = [spoken_number(n) for n in range(1, 7)]
+    # The decoder compiles the grammar into one finite-state graph, copying a rule at every
+    # place it is referenced: a date referenced from each request would make the graph (and
+    # its loading) tens of times larger. So the stay details (dates, nights, party) are one
+    # rule, referenced after whichever request takes them and alone (an answer). It has at
+    # most three parts, not a loop: a loop of short words would match anything.
+    rules = {
+        "utterance": (
+            "[<hello>] ((<booking> | <price>) [<stay>] | <question>) [please] [thank you | thanks] "
+            "| <stay> | <answer> | <closing> | <hello> [is this <hotel_name>] | <name>"
+        ),
+        "hello": "hello | hi | hi there | hello there | good morning | good afternoon "
+        "| good evening",
+        "hotel_name": _alternatives(names),
+        # --- requests that a stay can follow ("... for two nights from friday")
+        "booking": (
+            "do you have (a room | any rooms | any availability | any vacancies) "
+            "| (do you have | have you got) (a room | any rooms | anything | <a_room>) available "
+            "| is there a room available "
+            "| (i'd like | i would like | i want | we'd like) to (book | reserve) "
+            "(a room | <a_room>) "
+            "| i'd like to make a reservation "
+            "| (can | could) (i | we) (book | reserve) (a room | <a_room>) "
+            "| (i | we) need a room | (i'm | we're) looking for a room"
+        ),
+        "price": (
+            "how much (is it | is a room | is <a_room> | does it cost | would that be) "
+            "[per night] "
+            "| (what's | what is) (the | your) (rate | price) [for <a_room>] [per night] "
+            "| what are your (rates | prices) "
+            "| how much do you charge [per night | for a room] "
+            "| what does a room cost [per night]"
+        ),
+        "a_room": " | ".join(
+            f"({article} | the | one) ({_alternatives(names)})"
+            for article, names in (("a", consonant), ("an", vowel))
+            if names
+        ),
+        # "and"/"to" only join parts: a stay starting with them matched noise ("and tonight").
+        "stay": "<stay_part> [<more_stay>] [<more_stay>]",
+        "stay_part": "[for | on | from | starting] <date> | for <nights> | [for] <party>",
+        "more_stay": "[to | until | through | and] <stay_part>",
+        "date": (
+            "tonight | tomorrow [night] | the day after tomorrow | [this | next] <weekday> "
+            "[night] | (this | next) weekend | (<month> [the] | the) <ordinal> [of <month>] "
+            "| christmas | new year's eve"
+        ),
+        "weekday": _alternatives(_WEEKDAYS),
+        "month": _alternatives(_MONTHS),
+        "ordinal": _alternatives(_ordinals()),
+        "nights": (
+            "(one | a) night | <several> nights | a week | two weeks | the weekend "
+            "| a couple of nights"
+        ),
+        "several": _alternatives(numbers[1:]),
+        "party": (
+            "(one adult | <several> (adults | people | guests)) [and (one child "
+            "| <several> (children | kids))] | [it's] just me "
+            "| me and my (wife | husband | partner | friend) | a family of <several> "
+            "| the two of us | a couple"
+        ),
+        # --- questions that take no stay
+        "question": (
+            "<amenity> | <pets> | <times> | <location> | <transfer> | <callback> | <text_me> "
+            "| <payment>"
+        ),
+        "amenity": (
+            "(do you have | is there | have you got) <amenity_name> "
+            "| is <amenity_name> included | what amenities do you have "
+            "| does the room have <amenity_name>"
+        ),
+        "amenity_name": _alternatives(amenities),
+        "pets": (
+            "can (i | we) bring (my | our | a) (dog | cat | pet) "
+            "| (do you | does the hotel) allow (pets | dogs | cats) "
+            "| are (pets | dogs) allowed | are you pet friendly | is the hotel pet friendly "
+            "| i have a (small | big) dog"
+        ),
+        "times": (
+            "(what time | when) is check (in | out) "
+            "| what time can (i | we) check in | what time do (i | we) have to check out "
+            "| can (i | we) (get | have) (an early check in | a late check out)"
+        ),
+        "location": (
+            "where are you located | where is the hotel | (what's | what is) your address "
+            "| how do i get there | how far are you from the (airport | beach | station "
+            "| city center) | are you near the (beach | airport)"
+        ),
+        # --- staff and follow-ups
+        "transfer": (
+            "((can | could | may) i | (i'd like | i want | i need) to | let me) "
+            "(speak | talk) (to | with) <staff> "
+            "| [(can | could) you | please] ((transfer | connect) me | put me through) "
+            "to <staff> "
+            "| (the front desk | reception | the manager | housekeeping | maintenance "
+            "| the operator | a representative | a real person)"
+        ),
+        "staff": (
+            "a person | a real person | a human | someone | an agent | a representative "
+            "| the operator | reception | the front desk | the manager | a manager "
+            "| housekeeping | maintenance"
+        ),
+        "callback": (
+            "((can | could) (you | someone) | i'd like you to) call me back [<later>] "
+            "| call me back [<later>] | i'd like a call back [<later>]"
+        ),
+        "later": "later | tomorrow [morning | afternoon] | this (afternoon | evening)",
+        "text_me": (
+            "[(can | could) you] (text me | send me a text) [with] [the (details | address "
+            "| confirmation | link)]"
+        ),
+        "payment": (
+            "can i pay (by | with) (card | credit card | cash) | do you need a deposit "
+            "| (how | when) do i pay"
+        ),
+        # --- short answers
+        "answer": (
+            "yes | yes please | yeah | yes that's right | that's right | that's correct "
+            "| correct | sure | okay | sounds good | perfect | no | no thanks | no thank you "
+            "| nope | not really | that's wrong | no that's wrong"
+        ),
+        "closing": (
+            "thank you | thanks | thank you very much | thanks a lot | goodbye | bye | bye bye "
+            "| that's all [thank you | thanks] | that's everything | have a nice day "
+            "| thank you goodbye | no that's all thanks"
+        ),
+        # Names sound like anything short: only after "my name is" (a caller says it so).
+        "name": "my name is <first_name> [<last_name>]",
+        "first_name": _alternatives(_FIRST_NAMES),
+        "last_name": _alternatives(_LAST_NAMES),
+    }
+    return _jsgf("hotel", rules)
+
+
+def closed_set_grammar(sentences: Sequence[str]) -> str:
+    """A JSGF grammar whose only sentences are ``sentences`` (normalised by :func:`words_of`),
+    for a listener that knows what it may hear (say, an agent's prompts).
+
+    Raises SpeechError naming any word the decoder's dictionary lacks, ValueError when no
+    sentence has words.
+    """
+    phrases = [" ".join(words_of(s)) for s in sentences]
+    unknown = sorted({w for p in phrases for w in p.split() if not in_dictionary(w)})
+    if unknown:
+        raise SpeechError(f"words not in the pronouncing dictionary: {', '.join(unknown)}")
+    if not any(phrases):
+        raise ValueError("closed_set_grammar needs at least one sentence with words")
+    return _jsgf("closed", {"sentence": _alternatives(phrases)})
+
+
+def _jsgf(name: str, rules: dict[str, str]) -> str:
+    """A grammar whose first rule is the only public one (the decoder's top rule)."""
+    lines = ["#JSGF V1.0;", f"grammar {name};"]
+    for i, (rule, body) in enumerate(rules.items()):
+        lines.append(f"{'public ' if i == 0 else ''}<{rule}> = {body};")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,76 @@
+"""The official ``openai`` client holds a conversation with the offline engine.
+
+``client.realtime.connect()`` pointed at ``WS /v1/realtime`` of a running hotelvoice: the
+client parses every event into its own GA models, so a conversation that runs at all is one
+the real client understands. Text, then audio. The client is synchronous (websockets' sync
+API), so it runs in a worker thread while the server runs on trio.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import trio
+from openai import OpenAI
+
+from tests.e2e.conftest import LocalServer
+
+
+def converse(url: str) -> dict[str, Any]:
+    client = OpenAI(
+        api_key="not-needed-locally", websocket_base_url=url.replace("http", "ws") + "/v1"
+    )
+    seen: dict[str, Any] = {"types": [], "text": "", "audio": b"", "transcript": ""}
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        connection.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "where are you located"}],
+            }
+        )
+        connection.response.create()
+        for event in connection:
+            seen["types"].append(event.type)
+            if event.type == "response.output_text.done":
+                seen["text"] = event.text
+            if event.type == "response.done":
+                break
+        connection.session.update(
+            session={
+                "type": "realtime",
+                "output_modalities": ["audio"],
+                "audio": {"output": {"format": {"type": "audio/pcm", "rate": 24000}}},
+            }
+        )
+        connection.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "what time is check in"}],
+            }
+        )
+        connection.response.create()
+        for event in connection:
+            seen["types"].append(event.type)
+            if event.type == "response.output_audio.delta":
+                seen["audio"] += base64.b64decode(event.delta)
+            if event.type == "response.output_audio_transcript.done":
+                seen["transcript"] = event.transcript
+            if event.type == "response.done":
+                seen["status"] = event.response.status
+                break
+    return seen
+
+
+async def test_the_openai_client_talks_with_the_offline_engine(local_server: LocalServer) -> None:
+    with trio.fail_after(60):
+        seen = await trio.to_thread.run_sync(converse, local_server.url)
+    assert "session.created" in seen["types"] and "session.updated" in seen["types"]
+    assert "Sunset Inn is at 12 Ocean Drive, Santa Monica." in seen["text"]
+    assert "Check-in is from 3 PM" in seen["transcript"]
+    assert len(seen["audio"]) > 24000 * 2  # over a second of 24 kHz PCM16
+    assert seen["status"] == "completed"
+    assert "error" not in seen["types"]

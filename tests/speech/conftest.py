@@ -1,0 +1,47 @@
+"""Shared speech fixtures: the example hotels, an espeak voice, a hotel-grammar recogniser.
+
+Creating a recogniser costs about 0.2 s, so one serves the whole directory (sync fixtures of
+any scope are fine under pytest-trio). Tests that use it run in one thread at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from hotelvoice.hotel.properties import load_properties
+from hotelvoice.hotel.property import Property
+from hotelvoice.speech.grammar import hotel_grammar
+from hotelvoice.speech.stt import Recognizer
+from hotelvoice.speech.tts import Speaker
+
+EXAMPLE_PROPERTIES = Path(__file__).parents[2] / "docs" / "properties.example.toml"
+
+
+def example_properties() -> tuple[Property, ...]:
+    return load_properties(EXAMPLE_PROPERTIES).properties
+
+
+def speech_span(pcm: npt.NDArray[np.int16], rate: int) -> tuple[float, float]:
+    """Where the sound is, in ms: first and last sample above 2 % of the peak."""
+    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > 0.02 * np.abs(pcm.astype(np.int32)).max())
+    first, last = loud[0][0], loud[0][-1]
+    return first * 1000 / rate, (last + 1) * 1000 / rate
+
+
+@pytest.fixture(scope="session")
+def sunset_inn() -> Property:
+    return example_properties()[0]
+
+
+@pytest.fixture(scope="session")
+def speaker() -> Speaker:
+    return Speaker("en-us+f2")
+
+
+@pytest.fixture(scope="session")
+def hotel_recognizer(sunset_inn: Property) -> Recognizer:
+    return Recognizer(hotel_grammar(sunset_inn))

@@ -1,0 +1,125 @@
+"""The grammars: they load, they only use words the decoder knows, and extraction understands
+every sentence they can produce."""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+import pytest
+
+from hotelvoice.hotel.extraction import Intent, classify_intent
+from hotelvoice.hotel.property import Property, RoomType
+from hotelvoice.speech import SpeechError
+from hotelvoice.speech.grammar import (
+    closed_set_grammar,
+    hotel_grammar,
+    in_dictionary,
+    spoken_number,
+    words_of,
+)
+from hotelvoice.speech.stt import Recognizer
+from tests.speech import jsgf
+from tests.speech.conftest import example_properties
+
+# What classify_intent must make of any sentence of each rule of the hotel grammar.
+RULE_INTENTS = {
+    "booking": {Intent.AVAILABILITY},
+    "price": {Intent.PRICE},
+    "stay": {Intent.AVAILABILITY},
+    "amenity": {Intent.AMENITIES},
+    "pets": {Intent.PETS},
+    "times": {Intent.CHECKIN_TIME, Intent.CHECKOUT_TIME},
+    "location": {Intent.LOCATION},
+    "transfer": {Intent.TRANSFER},
+    "callback": {Intent.CALLBACK},
+    "text_me": {Intent.SMS},
+    "payment": {Intent.PAYMENT},
+    "answer": {Intent.CONFIRM, Intent.DENY},
+    "closing": {Intent.GOODBYE},
+    "hello": {Intent.GREETING},
+}
+
+
+@pytest.mark.parametrize("prop", example_properties(), ids=lambda p: p.id)
+def test_the_hotel_grammar_loads_for_each_example_property(prop: Property) -> None:
+    grammar = hotel_grammar(prop)
+    Recognizer(grammar)  # raises SpeechError if pocketsphinx refuses it
+    words = jsgf.vocabulary(grammar)
+    assert all(in_dictionary(word) for word in words)
+    for room in prop.room_types:
+        assert room.name.lower() in grammar
+    assert " ".join(words_of(prop.name)) in grammar
+
+
+@pytest.mark.parametrize("prop", example_properties(), ids=lambda p: p.id)
+@pytest.mark.parametrize("rule", RULE_INTENTS)
+def test_extraction_understands_every_sentence_of_the_grammar(prop: Property, rule: str) -> None:
+    rules = jsgf.rules(hotel_grammar(prop))
+    rng = random.Random(f"{prop.id}/{rule}")
+    for _ in range(200):
+        sentence = jsgf.sentence(rules, rule, rng)
+        if rule in ("booking", "price") and rng.random() < 0.5:
+            sentence += " " + jsgf.sentence(rules, "stay", rng)
+        assert classify_intent(sentence) in RULE_INTENTS[rule], sentence
+
+
+def test_whole_utterances_have_an_intent_unless_they_are_a_name(sunset_inn: Property) -> None:
+    rules = jsgf.rules(hotel_grammar(sunset_inn))
+    rng = random.Random(5)
+    for _ in range(500):
+        sentence = jsgf.sentence(rules, "utterance", rng)
+        if not sentence.startswith("my name is"):
+            assert classify_intent(sentence) is not Intent.UNKNOWN, sentence
+
+
+def test_property_phrases_the_decoder_cannot_say_are_left_out(sunset_inn: Property) -> None:
+    odd = attrs.evolve(
+        sunset_inn,
+        name="Qwzx Lodge",
+        room_types=(*sunset_inn.room_types, RoomType("x", "Zzyzx Deluxe", 1, 2, 10000)),
+        amenities=("Qwzx spa", "24-hour gym", "breakfast 7–10 am", "beach towels"),
+    )
+    grammar = hotel_grammar(odd)
+    Recognizer(grammar)
+    assert "zzyzx" not in grammar
+    assert "qwzx" not in grammar
+    assert "twenty four hour gym" in grammar  # a leading number is spoken
+    assert "beach towels" not in grammar  # extraction would not call it an amenity
+    assert "| breakfast |" in grammar
+
+
+def test_the_dictionary() -> None:
+    assert in_dictionary("hello")
+    assert in_dictionary("i'd")
+    assert in_dictionary("housekeeping")
+    assert not in_dictionary("qwzx")
+    assert not in_dictionary("Hello")  # the grammar is lower case
+
+
+def test_words_and_numbers_as_the_recogniser_says_them() -> None:
+    assert words_of("I'd like the Double-Queen, please!") == [
+        "i'd", "like", "the", "double", "queen", "please",
+    ]  # fmt: skip
+    assert words_of("Check-in is from 3 PM") == ["check", "in", "is", "from", "three", "pm"]
+    assert words_of("it\u2019s 24/7") == ["it's", "twenty", "four", "seven"]
+    assert [spoken_number(n) for n in (0, 7, 19, 20, 24, 99)] == [
+        "zero", "seven", "nineteen", "twenty", "twenty four", "ninety nine",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="0–99"):
+        spoken_number(100)
+
+
+def test_a_closed_set_grammar_has_exactly_its_sentences() -> None:
+    grammar = closed_set_grammar(["Yes, please.", "No thanks!", "yes please", "Check-in is at 3."])
+    assert jsgf.rules(grammar) == {
+        "sentence": "yes please | no thanks | check in is at three",
+    }
+    Recognizer(grammar)
+
+
+def test_a_closed_set_grammar_refuses_unknown_words_and_no_words() -> None:
+    with pytest.raises(SpeechError, match="qwzx"):
+        closed_set_grammar(["hello qwzx"])
+    with pytest.raises(ValueError, match="at least one"):
+        closed_set_grammar(["...", ""])
