@@ -25,6 +25,8 @@ from hotelvoice.speech import SpeechError
 __all__ = [
     "closed_set_grammar",
     "dictionary_path",
+    "dictionary_subset",
+    "grammar_words",
     "hotel_grammar",
     "in_dictionary",
     "spoken_number",
@@ -78,23 +80,40 @@ def dictionary_path() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _dictionary() -> frozenset[str]:
-    """Every headword of the dictionary (about 126,000; read once, about 0.1 s)."""
-    words = set()
+def _dictionary() -> dict[str, str]:
+    """Headword -> its dictionary lines (alternative pronunciations are listed as
+    "word(2)"): about 126,000 words, read once (about 0.1 s, 20 MB)."""
+    entries: dict[str, str] = {}
     try:
         with open(dictionary_path(), encoding="utf-8") as lines:
             for line in lines:
-                head = line.split(" ", 1)[0]
-                # Alternative pronunciations are listed as "word(2)".
-                words.add(head.split("(", 1)[0])
+                head = line.split(" ", 1)[0].split("(", 1)[0]
+                entries[head] = entries.get(head, "") + line
     except OSError as exc:
         raise SpeechError(f"cannot read the pocketsphinx dictionary: {exc}") from exc
-    return frozenset(words)
+    return entries
 
 
 def in_dictionary(word: str) -> bool:
     """Whether the decoder can recognise ``word`` (lower case, as written in the grammar)."""
     return word in _dictionary()
+
+
+def grammar_words(grammar: str) -> set[str]:
+    """The words a JSGF grammar's rules use (not rule names, operators, weights or tags)."""
+    words: set[str] = set()
+    for match in re.finditer(r"<[^>]+>\s*=\s*([^;]*);", grammar):
+        body = re.sub(r"<[^>]*>|/[^/]*/|\{[^}]*\}", " ", match[1])
+        words.update(re.findall(r"[^\s()\[\]|*+]+", body))
+    return words
+
+
+def dictionary_subset(words: Iterable[str]) -> str:
+    """The dictionary's lines for ``words`` (all their pronunciations), in dictionary format;
+    words it lacks are left out. A decoder given only its grammar's words loads in half the
+    time and memory (0.10 s and 25 MiB instead of 0.19 s and 47 MiB)."""
+    entries = _dictionary()
+    return "".join(entries[w] for w in sorted(set(words)) if w in entries)
 
 
 def spoken_number(n: int) -> str:
@@ -166,8 +185,12 @@ def hotel_grammar(prop: Property) -> str:
     """A JSGF grammar of what callers to ``prop`` say: greetings, availability and booking
     requests with dates and party sizes, room types, prices, amenities, pets, check-in and
     check-out times, location, transfers to staff, callbacks, texts, payment, names,
-    yes/no, thanks and goodbye. Phrases from ``prop`` with words outside the dictionary are
-    left out. Loads in about 50 ms on a decoder; raises nothing for a valid Property.
+    yes/no, thanks and goodbye. Phrases from ``prop`` with words outside the dictionary (or
+    amenities extraction would not recognise) are left out. The top rule is ``<utterance>``;
+    its parts (``<booking>``, ``<price>``, ``<stay>``, ``<amenity>``, ``<transfer>``, ...)
+    each mean one intent to :func:`~hotelvoice.hotel.extraction.classify_intent`, which the
+    tests check on random sentences. Takes a few ms (the first call in a process reads the
+    dictionary, about 0.1 s); a decoder loads it in about 70 ms.
     """
     rooms = ["room", "double room", "single room", "twin room", "king room", "queen room",
              "suite"]  # fmt: skip

@@ -7,6 +7,10 @@ synthesis runs under one process-wide lock, so concurrent ``Speaker`` calls from
 threads take turns (an utterance takes a few milliseconds; espeak runs at about 1000× real
 time). Output is mono int16 at 22050 Hz (``Speaker.rate``); ``synthesize_at`` resamples it
 with our streaming polyphase filter, aligned so that sample 0 is the start of the utterance.
+
+Not bit-for-bit repeatable: espeak's pitch flutter carries on from one utterance to the next,
+so the same text twice differs slightly. Its noise is seeded per utterance, so a process that
+synthesises the same sequence of texts gets the same audio every run.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from hotelvoice.speech import SpeechError
 
 __all__ = ["DEFAULT_VOICE", "VOICES", "Speaker", "resample", "voices"]
 
-DEFAULT_VOICE: Final = "en-us+f2"  # the espeak voice pocketsphinx understands best (§1.4)
+DEFAULT_VOICE: Final = "en-us+f2"  # the espeak voice pocketsphinx understood best
 # Known-good English voices, most intelligible to pocketsphinx first; `voices()` checks them.
 VOICES: Final = ("en-us+f2", "en-us+m3", "en-us+klatt4", "en-gb-x-rp", "en-us")
 MIN_WPM: Final = 80  # espeak-ng's own limits for espeakRATE
@@ -123,8 +127,7 @@ class _Espeak:
             self.select(voice, wpm)
             if self._seed is not None:
                 # espeak seeds its breath and frication noise from the clock at start-up;
-                # a fixed seed per utterance makes a run reproducible. (Not every call alike:
-                # its pitch flutter carries on from the previous utterance.)
+                # a fixed seed per utterance makes a run reproducible.
                 self._seed(_NOISE_SEED)
             self._chunks = []
             try:

@@ -9,15 +9,19 @@ re-framing them, and turns its output into events:
 * ``SpeechStarted(at_ms)``: the start of the first speech frame, i.e. where the speech really
   began (to within a frame), **not** when it was detected. The decision comes
   ``start_delay_ms`` (the window, 300 ms) later: the event is returned by the ``feed`` call
-  whose samples reach ``at_ms + start_delay_ms``.
+  whose samples reach ``at_ms + start_delay_ms``. When the VAD misses a soft first word
+  ("what's", "not") the start is that much late: on the telephone band 80 % of starts were
+  within 100 ms of the truth and the rest mostly about 300 ms late (``bench/speech.py``).
 * ``SpeechAudio(pcm)``: the audio to decode, in order and without gaps, from
-  ``SpeechStarted.at_ms`` to ``SpeechEnded.at_ms + hangover_ms`` (the endpointer's end). The
-  endpointer
-  releases one frame per frame fed, the oldest in its window, so the audio lags the input by
-  the window less one frame (270 ms) throughout: the first frame comes with
-  ``SpeechStarted``, the last with ``SpeechEnded``. It has no audio from before the first
-  speech frame and none of the silence after the last, unless asked for (``pre_roll_ms``,
-  ``post_roll_ms``).
+  ``SpeechStarted.at_ms - pre_roll_ms`` to ``SpeechEnded.at_ms + hangover_ms`` (the
+  endpointer's end) ``+ post_roll_ms``. The endpointer releases one frame per frame fed, the
+  oldest in its window, so the audio lags the input by the window less one frame (270 ms)
+  throughout: the first audio (with the pre-roll) comes with ``SpeechStarted``, the last with
+  ``SpeechEnded``. The pre-roll (300 ms by default) is there because the VAD misses soft
+  onsets: "what's your address" and "not really" came back as "the eleventh" and "for a
+  week" when the recogniser heard only the endpointer's frames. Over 40 caller lines × 4
+  espeak voices through the telephone band (``bench/speech.py``), intents went from 125 to
+  148 of 160 right with it; a post-roll (default 0) made no difference.
 * ``SpeechEnded(at_ms)``: where the speech ended. The endpointer's own end (its
   ``speech_end``) is the end of the first frame its VAD called non-speech, but the WebRTC
   VAD keeps saying "speech" for a hangover after the speech stops (3 frames in modes 2–3, 5
@@ -25,11 +29,13 @@ re-framing them, and turns its output into events:
   utterances (clean and telephone band) it was +83 to +105 ms late on average in modes 2–3
   (+170 ms in modes 0–1) and within 100 ms of the truth for only a third to a half of them.
   ``at_ms`` is the endpointer's end less ``hangover_ms``, the hangover less one frame (60 ms
-  in modes 2–3, 120 ms in modes 0–1: the correction that fitted best), which puts 91–98 % of
-  those ends within 100 ms and all within 150 ms. It can still be early when the VAD misses
-  a final fricative ("nights" without its "s"). The decision comes ``decision_delay_ms``
-  after ``at_ms``: ``hangover_ms`` plus the window less one frame, 330 ms with the defaults.
-  When the stream ends in speech (``finish``), ``at_ms`` is the end of the stream.
+  in modes 2–3, 120 ms in modes 0–1: the correction that fitted best), which puts 93–98 % of
+  those ends within 100 ms and 99–100 % within 150 ms (the benchmark's 160 telephone-band
+  lines: 96 %, worst 212 ms). It can still be early when the VAD misses a final fricative
+  ("nights" without its "s"). The decision comes ``decision_delay_ms`` after ``at_ms``:
+  ``hangover_ms`` plus the window less one frame, 330 ms with the defaults. When the stream
+  ends in speech (``finish``), ``at_ms`` is where the held speech ends: the end of the stream
+  if the speech ran to it.
 
 All times are milliseconds since the detector's stream started (its creation or ``reset``),
 counting every sample fed, speech or not: the position of the speech in the stream. They come
@@ -48,6 +54,7 @@ from pocketsphinx import Endpointer
 from hotelvoice.speech import SpeechError
 
 __all__ = [
+    "PRE_ROLL_MS",
     "SUPPORTED_RATES",
     "SpeechAudio",
     "SpeechDetector",
@@ -57,6 +64,7 @@ __all__ = [
 ]
 
 SUPPORTED_RATES: Final = (8000, 16000, 32000, 48000)  # the WebRTC VAD's exact rates
+PRE_ROLL_MS: Final = 300  # audio before SpeechStarted.at_ms given to the recogniser
 MAX_PRE_ROLL_MS: Final = 1000
 FRAME_MS: Final = 30  # the endpointer's default frame, the one the hangovers below are for
 # By VAD mode, how many 30 ms frames the endpointer's end is late: the WebRTC VAD's hangover
@@ -96,11 +104,12 @@ class SpeechDetector:
     and ``ratio`` are the endpointer's smoothing (see the module docstring).
     ``pre_roll_ms`` and ``post_roll_ms`` widen each segment's *audio* (not its times) with
     the input just before its start and just after its end, which the endpointer itself
-    drops: soft onsets ("th", "h") and final fricatives ("s") fall outside its speech frames,
-    and the recogniser then loses them. The pre-roll stops at the stream's start and at the
-    previous segment's audio; the post-roll can be at most the window less a frame (270 ms:
-    what has been heard when the end is decided). Raises ValueError for a rate the VAD does not
-    support, a window/ratio that cannot endpoint, or a roll out of range.
+    drops: soft onsets ("wh", "n", "th") and final fricatives ("s") can fall outside its
+    speech frames, and the recogniser then loses them. The pre-roll stops at the stream's
+    start and at the previous segment's audio; the post-roll can be at most the window less
+    a frame (270 ms: what has been heard when the end is decided). Raises ValueError for a
+    rate the VAD does not support, a window/ratio that cannot endpoint, or a roll out of
+    range.
     """
 
     def __init__(
@@ -110,7 +119,7 @@ class SpeechDetector:
         vad_mode: int = 3,
         window_s: float = 0.3,
         ratio: float = 0.9,
-        pre_roll_ms: int = 0,
+        pre_roll_ms: int = PRE_ROLL_MS,
         post_roll_ms: int = 0,
     ) -> None:
         if sample_rate not in SUPPORTED_RATES:

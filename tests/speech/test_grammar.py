@@ -13,6 +13,8 @@ from hotelvoice.hotel.property import Property, RoomType
 from hotelvoice.speech import SpeechError
 from hotelvoice.speech.grammar import (
     closed_set_grammar,
+    dictionary_subset,
+    grammar_words,
     hotel_grammar,
     in_dictionary,
     spoken_number,
@@ -95,6 +97,15 @@ def test_the_dictionary() -> None:
     assert in_dictionary("housekeeping")
     assert not in_dictionary("qwzx")
     assert not in_dictionary("Hello")  # the grammar is lower case
+
+
+def test_the_words_of_a_grammar_and_their_dictionary_lines(sunset_inn: Property) -> None:
+    grammar = hotel_grammar(sunset_inn)
+    assert grammar_words(grammar) == jsgf.vocabulary(grammar)
+    weighted = "#JSGF V1.0;\ngrammar g;\npublic <s> = /2/ yes {tag} | <t> no+;\n<t> = [oh];\n"
+    assert grammar_words(weighted) == {"yes", "no", "oh"}
+    lines = dictionary_subset(["the", "qwzx", "hello"]).splitlines()
+    assert [line.split()[0] for line in lines] == ["hello", "hello(2)", "the", "the(2)"]
 
 
 def test_words_and_numbers_as_the_recogniser_says_them() -> None:

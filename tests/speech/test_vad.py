@@ -95,9 +95,10 @@ def test_finds_each_utterance_within_100_ms_of_where_it_is(
     ):
         assert abs(start - true_start) <= 100
         assert abs(end - true_end) <= 100
-        # The audio runs from the start through the VAD's hangover, give or take the
+        # The audio runs from the pre-roll through the VAD's hangover, give or take the
         # milliseconds' rounding.
-        assert abs(audio_ms - (end - start + detector.hangover_ms)) <= 1
+        expected = detector.pre_roll_ms + end - start + detector.hangover_ms
+        assert abs(audio_ms - expected) <= 1
 
 
 def test_a_missed_final_fricative_ends_the_speech_early_but_within_150_ms(
@@ -146,7 +147,9 @@ def test_any_chunking_gives_the_same_events(call: npt.NDArray[np.int16]) -> None
 
 
 def test_the_audio_is_the_stream_between_start_and_end(call: npt.NDArray[np.int16]) -> None:
-    events = [event for event, _ in run(SpeechDetector(RATE), call, 320)]
+    detector = SpeechDetector(RATE)
+    assert detector.pre_roll_ms == 300
+    events = [event for event, _ in run(detector, call, 320)]
     start = next(e for e in events if isinstance(e, SpeechStarted)).at_ms
     first_audio = []
     for event in events:
@@ -155,7 +158,7 @@ def test_the_audio_is_the_stream_between_start_and_end(call: npt.NDArray[np.int1
         if isinstance(event, SpeechAudio):
             first_audio.append(event.pcm)
     audio = np.concatenate(first_audio)
-    offset = start * RATE // 1000
+    offset = (start - detector.pre_roll_ms) * RATE // 1000
     assert np.array_equal(audio, call[offset : offset + len(audio)])
 
 
@@ -206,9 +209,9 @@ def test_finish_closes_speech_cut_off_by_the_end_of_the_stream(
     assert isinstance(closing[-1], SpeechEnded)
     heard += sum(len(e.pcm) for e in closing if isinstance(e, SpeechAudio))
     start = next(e for e in events if isinstance(e, SpeechStarted)).at_ms
-    # Everything from the start to where the stream stopped.
+    # Everything from the pre-roll to where the stream stopped.
     assert closing[-1].at_ms == cut * 1000 // RATE
-    assert abs(heard * 1000 // RATE - (closing[-1].at_ms - start)) <= 1
+    assert abs(heard * 1000 // RATE - (closing[-1].at_ms - start + detector.pre_roll_ms)) <= 1
     assert not detector.in_speech
     assert detector.position_ms == 0  # finish() resets
     assert detector.finish() == []
@@ -223,7 +226,7 @@ def test_reset_starts_a_new_stream(call: npt.NDArray[np.int16]) -> None:
 
 
 def test_rolls_widen_the_audio_but_not_the_times(call: npt.NDArray[np.int16]) -> None:
-    plain = segments(run(SpeechDetector(RATE), call, 320))
+    plain = segments(run(SpeechDetector(RATE, pre_roll_ms=0), call, 320))
     rolled_events = run(SpeechDetector(RATE, pre_roll_ms=200, post_roll_ms=150), call, 320)
     rolled = segments(rolled_events)
     assert [(s, e) for s, e, _ in rolled] == [(s, e) for s, e, _ in plain]
@@ -241,6 +244,32 @@ def test_rolls_widen_the_audio_but_not_the_times(call: npt.NDArray[np.int16]) ->
     )
     offset = (plain[0][0] - 200) * RATE // 1000
     assert np.array_equal(first, call[offset : offset + len(first)])
+
+
+def test_the_pre_roll_stops_at_the_stream_start_and_the_previous_segment(
+    utterances: list[npt.NDArray[np.int16]],
+) -> None:
+    first, second = utterances
+    call = np.concatenate([silence(60), first, silence(450), second, silence(1000)])
+    detector = SpeechDetector(RATE, pre_roll_ms=500)  # longer than either gap
+    audio: list[list[npt.NDArray[np.int16]]] = []
+    starts = []
+    for event, _ in run(detector, call, 320):
+        if isinstance(event, SpeechStarted):
+            starts.append(event.at_ms)
+            audio.append([])
+        elif isinstance(event, SpeechAudio):
+            audio[-1].append(event.pcm)
+    assert len(starts) == 2
+    segments_audio = [np.concatenate(pieces) for pieces in audio]
+    # The first starts at the stream's start (less than a pre-roll before its speech)...
+    assert starts[0] * RATE // 1000 < detector.pre_roll_ms * RATE // 1000
+    assert np.array_equal(segments_audio[0], call[: len(segments_audio[0])])
+    # ... and the second right after the first's audio, not overlapping it.
+    second_from = max((starts[1] - detector.pre_roll_ms) * RATE // 1000, len(segments_audio[0]))
+    assert second_from == len(segments_audio[0])
+    second_audio = segments_audio[1]
+    assert np.array_equal(second_audio, call[second_from : second_from + len(second_audio)])
 
 
 def test_bad_arguments_are_refused() -> None:
