@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import httpx
 import trio
 from dotenv import dotenv_values
 
@@ -90,6 +91,18 @@ def _property(to: str) -> Property | None:
         return None
 
 
+async def _answers_offline(server: str) -> bool:
+    """Whether the server answers calls with its offline engine only (its ``/healthz`` says
+    ``"backend": "local"``); then the agent's words can be recognised exactly. False when it
+    cannot be asked."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            health = (await http.get(server.rstrip("/") + "/healthz")).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return isinstance(health, dict) and health.get("backend") == "local"
+
+
 def _ending(record: CallRecord, max_seconds: float) -> str:
     seconds = f"after {record.duration:.1f} s"
     if record.outcome == "completed":
@@ -123,7 +136,10 @@ async def _call(args: argparse.Namespace, options: CallOptions, entries: list[Sc
         await trio.to_thread.run_sync(write_recording, args.record, record)
         say(f"recording: {args.record} (8 kHz stereo: caller left, agent right)")
     prop = await trio.to_thread.run_sync(_property, options.to)
-    report = await trio.to_thread.run_sync(functools.partial(build_report, record, prop=prop))
+    offline = await _answers_offline(options.server)
+    report = await trio.to_thread.run_sync(
+        functools.partial(build_report, record, prop=prop, offline=offline)
+    )
     say(format_report(report))
     for violation in record.violations:
         print(f"protocol violation by the server: {violation}", file=sys.stderr)

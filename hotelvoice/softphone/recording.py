@@ -7,9 +7,10 @@ sides and the voice-to-voice latency of each answer.
 * The transcript (:func:`build_report`): the caller's lines as scripted, with their times;
   the agent's side recognised from the audio it actually played: speech segments found by
   :class:`hotelvoice.speech.vad.SpeechDetector` at 8 kHz, upsampled to 16 kHz and decoded by
-  :class:`hotelvoice.speech.stt.Recognizer` with the property's hotel grammar (a generic one
-  without a property). Without the speech package, segments come from signal energy and show
-  as ``[agent audio 1.2 s]``.
+  :class:`hotelvoice.speech.stt.Recognizer`, a turn at a time, with the offline concierge's
+  phrases for the property when the server answers with its offline engine (a generic
+  grammar otherwise, approximate). Without the speech package, segments come from signal
+  energy and show as ``[agent audio 1.2 s]``.
 * Latency: for each caller line, from its last sample to the agent's first audible sample
   after it (before the next line), and the mean over the answered lines. A line the agent
   was still talking over when it ended is marked "talked over", not timed.
@@ -20,6 +21,7 @@ blocking (speech recognition): call it through ``trio.to_thread.run_sync``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Literal, Protocol
@@ -72,7 +74,6 @@ SPEECH_DBFS = -45.0
 #: |sample| at or above this counts as the agent's first audible sample (about -42 dBFS).
 AUDIBLE_SAMPLE = 256
 OVERLAP_S = 0.1  # agent audio this close before a line's end means it talked over the line
-PRIME_S = 3.0  # agent speech a new recogniser hears first (see _prime)
 
 
 @attrs.frozen(eq=False)
@@ -232,19 +233,25 @@ class _Recognizer(Protocol):
     def recognize(self, pcm16k: npt.NDArray[np.int16]) -> _Recognition: ...
 
 
-def agent_grammar(prop: Property | None) -> str | None:
-    """The grammar for the agent's side: the property's hotel grammar, else a generic one.
-    None if the speech package is not installed."""
+def agent_grammar(
+    prop: Property | None, *, offline: bool = False, today: dt.date | None = None
+) -> str | None:
+    """The grammar for the agent's side. When the server answers with its offline engine
+    (``offline``) and the property is known: every reply that engine's concierge can make
+    (:func:`hotelvoice.realtime.local.phrases.agent_grammar`), which it recognises nearly word
+    for word. Otherwise a generic closed set of concierge phrases, which can only be
+    approximate. None if the speech package is not installed."""
     try:
+        from hotelvoice.realtime.local.phrases import agent_grammar as offline_grammar
         from hotelvoice.speech.grammar import (  # type: ignore[import-not-found, unused-ignore]
             closed_set_grammar,
-            hotel_grammar,
         )
     except ImportError:
         return None
-    grammar: str = (
-        hotel_grammar(prop) if prop is not None else closed_set_grammar(GENERIC_AGENT_SENTENCES)
-    )
+    if prop is not None and offline:
+        when = today if today is not None else dt.datetime.now(prop.zone).date()
+        return offline_grammar(prop, when)
+    grammar: str = closed_set_grammar(GENERIC_AGENT_SENTENCES)
     return grammar
 
 
@@ -262,19 +269,22 @@ def _to_16k(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
     return np.concatenate([resampler.process(pcm), resampler.flush()])
 
 
-def _prime(recognizer: _Recognizer, segments: Sequence[Segment]) -> None:
-    """Let a fresh recogniser hear some of the agent before the results count.
-
-    pocketsphinx normalises features with a running cepstral mean that starts from a generic
-    estimate, so a new decoder misrecognises its first utterance on this channel (in a
-    measured set of prompts, 2 of 9 first utterances were wrong; none once primed).
-    """
-    heard = 0.0
+def turns(
+    segments: Sequence[Segment], timings: Sequence[LineTiming], agent: npt.NDArray[np.int16]
+) -> list[Segment]:
+    """The agent's segments joined into turns: everything it said between two caller lines
+    (pauses at commas and full stops split a reply into several segments; a reply is
+    recognised best whole)."""
+    starts = [timing.start for timing in timings]
+    joined: list[Segment] = []
     for segment in segments:
-        recognizer.recognize(_to_16k(segment.pcm))
-        heard += segment.end - segment.start
-        if heard >= PRIME_S:
-            break
+        if joined and not any(joined[-1].end <= start < segment.start for start in starts):
+            first = joined[-1].start
+            a, b = round(first * MULAW_RATE), round(segment.end * MULAW_RATE)
+            joined[-1] = Segment(first, segment.end, agent[a:b])
+        else:
+            joined.append(segment)
+    return joined
 
 
 def _placeholder(segment: Segment) -> str:
@@ -306,14 +316,19 @@ def latencies(
 
 
 def build_report(
-    record: CallRecord, *, prop: Property | None = None, speech: bool = True
+    record: CallRecord,
+    *,
+    prop: Property | None = None,
+    offline: bool = False,
+    speech: bool = True,
 ) -> CallReport:
     """The transcript and latencies of a finished call. Blocking (speech recognition).
 
     With ``speech`` (and the speech package installed) agent segments come from the speech
-    detector and are recognised; otherwise they come from signal levels and show as
-    ``[agent audio 1.2 s]``. Recognition problems do not fail the report: the segment shows
-    as a placeholder and :attr:`CallReport.notes` says why.
+    detector, are joined into turns and recognised (``offline``: the server answered with its
+    offline engine, whose phrases ``prop`` determines); otherwise they come from signal
+    levels and show as ``[agent audio 1.2 s]``. Recognition problems do not fail the report:
+    the segment shows as a placeholder and :attr:`CallReport.notes` says why.
     """
     notes = [f"{t:.2f} s: {text}" for t, text in record.notes]
     left = caller_track(record.caller_audio)
@@ -327,24 +342,25 @@ def build_report(
         notes.append(f"speech detection failed ({type(exc).__name__}: {exc}); used levels")
     if segments is None:
         segments = energy_segments(agent)
+    if speech:
+        segments = turns(segments, record.timings, agent)
     texts = [_placeholder(segment) for segment in segments]
     if segments and speech:
         try:
-            grammar = agent_grammar(prop)
+            grammar = agent_grammar(prop, offline=offline)
             recognizer = _recognizer(grammar) if grammar is not None else None
             if recognizer is None:
                 notes.append("speech recognition is not installed: agent audio not transcribed")
             else:
-                _prime(recognizer, segments)
                 for i, segment in enumerate(segments):
                     text = recognizer.recognize(_to_16k(segment.pcm)).text.strip()
                     if text:
                         texts[i] = text
-                source = "the hotel's" if prop is not None else "a generic"
-                notes.append(
-                    f"the agent's words are recognised with {source} grammar from the audio "
-                    "as played: read them as approximate"
-                )
+                if prop is None or not offline:
+                    notes.append(
+                        "the agent's words are recognised with a generic grammar from the "
+                        "audio as played: read them as approximate"
+                    )
         except Exception as exc:
             notes.append(f"speech recognition failed: {type(exc).__name__}: {exc}")
     transcript = [

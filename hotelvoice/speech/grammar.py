@@ -367,3 +367,15 @@ def _jsgf(name: str, rules: dict[str, str]) -> str:
     for i, (rule, body) in enumerate(rules.items()):
         lines.append(f"{'public ' if i == 0 else ''}<{rule}> = {body};")
     return "\n".join(lines) + "\n"
+
+
+# Shared with the agent's grammar (hotelvoice.realtime.local.phrases).
+FIRST_NAMES: Final = _FIRST_NAMES
+LAST_NAMES: Final = _LAST_NAMES
+MONTHS: Final = _MONTHS
+WEEKDAYS: Final = _WEEKDAYS
+
+
+def jsgf_grammar(name: str, rules: dict[str, str]) -> str:
+    """A JSGF grammar ``name`` of ``rules`` (rule name -> body); the first is the top rule."""
+    return _jsgf(name, rules)

@@ -143,6 +143,7 @@ class LocalServer:
     db: Path
     rest: FakeTwilioRest
     metrics: Metrics
+    settings: Settings
 
 
 @pytest.fixture
@@ -179,7 +180,7 @@ async def local_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[L
         stopped.set()
 
     binds: list[str] = await nursery.start(run)
-    yield LocalServer(binds[0], tmp_path / "hotelvoice.db", rest, metrics)
+    yield LocalServer(binds[0], tmp_path / "hotelvoice.db", rest, metrics, settings)
     shutdown.set()
     with trio.fail_after(15):
         await stopped.wait()

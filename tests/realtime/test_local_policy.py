@@ -127,6 +127,17 @@ def test_nothing_available_and_tool_errors_are_relayed_plainly() -> None:
     assert "check-in 2026-11-20 is in the past" in error.text
 
 
+def test_a_party_no_room_fits_keeps_the_dates_and_asks_who_is_coming() -> None:
+    concierge = policy()
+    concierge.on_caller("a room for five adults december 4 to 6")
+    none = concierge.on_tool_result("check_availability", '{"available": false, "offers": []}')
+    assert "sleep at most 4 guests" in none.text and concierge.awaiting == "party"
+    # The caller corrects the party: the same dates are checked again.
+    assert concierge.on_caller("me and my wife") == CallTool(
+        "check_availability", {"check_in": "2026-12-04", "check_out": "2026-12-06", "adults": 2}
+    )
+
+
 def test_facts_come_from_the_property_and_goodbye_ends_the_call() -> None:
     concierge = policy()
     where = concierge.on_caller("where are you located")

@@ -286,6 +286,19 @@ class ConciergePolicy:
             else "those dates"
         )
         if not offers:
+            party = slots.party
+            if party is not None and not any(
+                room.fits(party.adults, party.children) for room in self.property.room_types
+            ):
+                # Other dates would not help: keep them and ask who is coming instead (a
+                # misheard "five adults" is corrected by the caller's next line).
+                largest = max(room.max_guests for room in self.property.room_types)
+                self.slots.party = None
+                self.awaiting = "party"
+                return Say(
+                    f"I'm sorry, our rooms sleep at most {largest} guests. "
+                    "How many guests will there be?"
+                )
             self.slots.dates = None
             self.awaiting = "dates"
             return Say(

@@ -38,6 +38,7 @@ import trio
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.hotel.property import Property
+from hotelvoice.realtime.local.phrases import spoken_words
 from hotelvoice.realtime.local.policy import CallTool, ConciergePolicy, Say
 from hotelvoice.realtime.local.speech import SpeechKit
 from hotelvoice.speech.vad import SpeechAudio, SpeechEnded, SpeechStarted
@@ -473,7 +474,9 @@ class LocalSession:
             return
         self._emit("response.content_part.added", part={"type": "audio", "transcript": ""}, **ids)
         encode, bytes_per_ms, rate = self._output_codec()
-        pcm = await trio.to_thread.run_sync(self.kit.speak, action.text, rate)
+        # The voice gets words ("one hundred eighty nine dollars", not "$189.00"); the
+        # transcript keeps the text as written.
+        pcm = await trio.to_thread.run_sync(self.kit.speak, spoken_words(action.text), rate)
         audio = encode(pcm)
         step = bytes_per_ms * DELTA_MS
         self._item_audio_ms[response.item_id] = 0

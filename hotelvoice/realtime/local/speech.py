@@ -13,8 +13,6 @@ import threading
 import numpy as np
 import numpy.typing as npt
 
-from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
-from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.hotel.property import Property
 from hotelvoice.speech.grammar import hotel_grammar
 from hotelvoice.speech.stt import Recognizer
@@ -23,13 +21,6 @@ from hotelvoice.speech.vad import SpeechDetector
 
 ASR_RATE = 16000
 TELEPHONE_RATE = 8000
-WARM_UP_LINES = (
-    "good morning i would like to book a room",
-    "two adults and one child from the fourth to the sixth",
-    "can i speak to someone at the front desk please",
-)
-
-
 _SHARED: SpeechKit | None = None
 _SHARED_LOCK = threading.Lock()
 
@@ -42,7 +33,6 @@ class SpeechKit:
         self.wpm = wpm
         self._speaker: Speaker | None = None
         self._grammars: dict[str, str] = {}
-        self._cmn: str | None = None
         self._lock = threading.Lock()
 
     def speak(self, text: str, rate: int) -> npt.NDArray[np.int16]:
@@ -71,32 +61,21 @@ class SpeechKit:
             return _SHARED
 
     def recognizer(self, prop: Property) -> Recognizer:
-        """A new recogniser for one session (about 0.1 s to load), already adapted to the
-        telephone band."""
-        recognizer = Recognizer(self.grammar(prop), ASR_RATE)
-        recognizer.start_normalisation(self._telephone_normalisation(prop))
-        return recognizer
+        """A new recogniser for one session (about 0.1 s to load).
 
-    def _telephone_normalisation(self, prop: Property) -> str:
-        # pocketsphinx normalises features with a running cepstral mean that starts at the
-        # wideband model's value; on telephone audio its first utterances are mostly lost.
-        # Adapt once, on speech through the telephone channel, and start every session there.
-        with self._lock:
-            if self._cmn is not None:
-                return self._cmn
-        scratch = Recognizer(self.grammar(prop), ASR_RATE)
-        for line in WARM_UP_LINES:
-            # As a call delivers it: 8 kHz speech, μ-law, back up to 16 kHz.
-            narrow = ulaw_decode(ulaw_encode(self.speak(line, TELEPHONE_RATE)))
-            scratch.recognize(StreamResampler(TELEPHONE_RATE, ASR_RATE).process(narrow))
-        with self._lock:
-            self._cmn = scratch.normalisation
-            return self._cmn
+        It starts from pocketsphinx's own normalisation, not one adapted to the telephone
+        band beforehand: the recogniser levels each utterance, which makes a call's first
+        request come through as well as later ones, and a start adapted on the engine's own
+        voice made the softphone's first line worse ("hi i'd like to book a room" heard as
+        "friday five adults the fourth of june").
+        """
+        return Recognizer(self.grammar(prop), ASR_RATE)
 
     def detector(self) -> SpeechDetector:
         return SpeechDetector(ASR_RATE)
 
     def warm_up(self, prop: Property) -> None:
-        """Load espeak, the property's grammar and the telephone adaptation now rather than
-        on the first call."""
+        """Load espeak, the property's grammar, the pronunciation dictionary and a recogniser
+        now rather than on the first call."""
+        self.speak("hello", TELEPHONE_RATE)
         self.recognizer(prop)
