@@ -1078,6 +1078,14 @@ _FIXABLE = (
     "remote",
 )  # fmt: skip
 _MAINTENANCE_OBJECTS = (*_FIXABLE, "room", "water", "power")
+# A room at the wrong temperature needs its heating or cooling seen to (maintenance); a noisy
+# one needs the front desk (neighbours, a room move). Only as statements: "is it too cold to
+# swim" and "is the room noisy" are questions, not problems.
+_TEMPERATURE_ISSUES = (
+    "too cold", "too hot", "too warm", "too stuffy", "freezing", "boiling", "very cold",
+    "very hot", "really cold", "really hot", "so cold", "so hot",
+)  # fmt: skip
+_NOISE_ISSUES = ("too noisy", "too loud", "noisy", "loud", "noise")
 _FIX_VERBS = ("fix", "repair", "fixed", "repaired", "fixing")
 # Keys and the network are the front desk's job, not maintenance's.
 _FRONT_DESK_OBJECTS = ("keycard", "key", "keys", "wifi", "internet")
@@ -1090,7 +1098,7 @@ _HOUSEKEEPING_ITEMS = (
 # Asking for an item is a request only with one of these ("is there daily housekeeping" is not).
 _HOUSEKEEPING_CUES = (
     "please", "need", "needs", "can i get", "could i get", "can we get", "could we get",
-    "can i have", "could i have", "can we have", "can someone", "could someone",
+    "can i have", "could i have", "can we have", "could we have", "can someone", "could someone",
     "can somebody", "send", "bring", "more", "extra", "fresh", "another", "ran out",
     "out of", "no", "not been", "was not", "were not", "has not", "have not", "never",
     "change", "replace", "want", "would like", "new", "dirty",
@@ -1146,7 +1154,8 @@ def _asked_for(words: Sequence[str]) -> str | None:
     found: list[tuple[int, str]] = []
     for target, department in _TARGETS.items():
         for at in _phrase_at(words, target):
-            if _negated(words, at, bare_no=True):
+            # "one person", "two people": a party size, not someone to talk to.
+            if _negated(words, at, bare_no=True) or (at > 0 and _is_number(words[at - 1])):
                 continue
             after_at = at + len(target.split())
             after = words[after_at] if after_at < len(words) else ""
@@ -1166,6 +1175,11 @@ def _asked_for(words: Sequence[str]) -> str | None:
     return None
 
 
+def _is_number(word: str) -> bool:
+    """A count as a token's word: "two", "twenty one", "3"."""
+    return word.isdigit() or word.split(" ", 1)[0] in _UNITS or word.split(" ", 1)[0] in _TENS
+
+
 def _object_of(words: Sequence[str], candidates: Sequence[str]) -> str | None:
     padded = _padded(words)
     return next((obj for obj in candidates if _has(padded, obj)), None)
@@ -1176,12 +1190,12 @@ def detect_transfer_intent(text: str) -> TransferIntent | None:
 
     A request to be connected ("can i speak to a person / the manager / reception"), a
     complaint (management), an emergency or a lock-out (front desk), something broken or not
-    working (maintenance; keys and wifi go to the front desk) or a housekeeping request ("can
-    i get more towels"). Questions that merely mention these ("what time is check in", "is
-    there daily housekeeping") and negated ones ("no i don't need to talk to anyone",
-    "nothing is broken") give None. Order when several apply: an emergency, a department
-    named explicitly, a complaint, maintenance, housekeeping, and the front desk for a plain
-    "a person".
+    working or a room too cold or hot (maintenance; keys and wifi go to the front desk), a
+    noisy room (front desk) or a housekeeping request ("can i get more towels"). Questions
+    that merely mention these ("what time is check in", "is there daily housekeeping") and
+    negated ones ("no i don't need to talk to anyone", "nothing is broken") give None. Order
+    when several apply: an emergency, a department named explicitly, a complaint,
+    maintenance, noise, housekeeping, and the front desk for a plain "a person".
     """
     words = [t.w for t in _tokens(text)]
     if not words:
@@ -1200,6 +1214,9 @@ def detect_transfer_intent(text: str) -> TransferIntent | None:
     fix = _first(words, _FIX_VERBS)
     if issue is None and fix is not None and _object_of(words, _FIXABLE) is not None:
         issue = (fix[0], "needs fixing")
+    statement = words[0] not in _QUESTION_STARTS
+    if issue is None and statement:
+        issue = _first(words, _TEMPERATURE_ISSUES)
     if issue is not None:
         desk = _object_of(words, _FRONT_DESK_OBJECTS)
         if desk is not None:
@@ -1207,6 +1224,9 @@ def detect_transfer_intent(text: str) -> TransferIntent | None:
         obj = _object_of(words, _MAINTENANCE_OBJECTS)
         what = issue[1] if obj is None or obj in issue[1] else f"{obj} {issue[1]}"
         return TransferIntent("maintenance", f"maintenance issue: {what}")
+    noise = _first(words, _NOISE_ISSUES) if statement else None
+    if noise is not None:
+        return TransferIntent("front_desk", f"noise complaint: {noise[1]}")
     action = _first(words, _HOUSEKEEPING_ACTIONS)
     item = _first(words, _HOUSEKEEPING_ITEMS)
     if action is not None:
@@ -1260,7 +1280,7 @@ _INTENT_PHRASES: tuple[tuple[Intent, int, tuple[str, ...]], ...] = (
     (Intent.SMS, 3, (
         "text me", "send me a text", "send me a message", "text message", "sms",
         "send it to my phone", "send me the link", "text it", "send a text", "message me",
-        "text the", "text that",
+        "text the", "text that", "by text", "in a text", "to my phone", "to my cell",
     )),
     (Intent.PAYMENT, 2, (
         "pay", "paying", "payment", "card", "credit card", "debit", "deposit",
@@ -1290,7 +1310,7 @@ _INTENT_PHRASES: tuple[tuple[Intent, int, tuple[str, ...]], ...] = (
     (Intent.GOODBYE, 1, ("thank you", "thanks", "cheers")),
     (Intent.GREETING, 1, (
         "hello", "hi", "hey", "hiya", "howdy", "good morning", "good afternoon", "good evening",
-        "hi there",
+        "hi there", "is this the", "is that the", "have i reached",
     )),
 )  # fmt: skip
 _CHECKIN_WORDS = ("check in", "checkin", "checking in", "arrival")

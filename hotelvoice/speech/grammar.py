@@ -184,12 +184,13 @@ def _ordinals() -> list[str]:
 def hotel_grammar(prop: Property) -> str:
     """A JSGF grammar of what callers to ``prop`` say: greetings, availability and booking
     requests with dates and party sizes, room types, prices, amenities, pets, check-in and
-    check-out times, location, transfers to staff, callbacks, texts, payment, names,
-    yes/no, thanks and goodbye. Phrases from ``prop`` with words outside the dictionary (or
-    amenities extraction would not recognise) are left out. The top rule is ``<utterance>``;
-    its parts (``<booking>``, ``<price>``, ``<stay>``, ``<amenity>``, ``<transfer>``, ...)
-    each mean one intent to :func:`~hotelvoice.hotel.extraction.classify_intent`, which the
-    tests check on random sentences. Takes a few ms (the first call in a process reads the
+    check-out times, location, transfers to staff, room problems, housekeeping requests,
+    callbacks, texts, payment, names, yes/no, thanks and goodbye. Phrases from ``prop`` with
+    words outside the dictionary (or amenities extraction would not recognise) are left out.
+    The top rule is ``<utterance>``; its parts (``<booking>``, ``<price>``, ``<stay>``,
+    ``<amenity>``, ``<transfer>``, ...) each mean one intent to
+    :func:`~hotelvoice.hotel.extraction.classify_intent`, which the tests check on random
+    sentences. Takes a few ms (the first call in a process reads the
     dictionary, about 0.1 s); a decoder loads it in about 70 ms.
     """
     rooms = ["room", "double room", "single room", "twin room", "king room", "queen room",
@@ -211,6 +212,8 @@ def hotel_grammar(prop: Property) -> str:
     hotel = " ".join(words_of(prop.name))
     names = [hotel] if _known(hotel) else []
     names.append("the hotel")
+    # "is this the sunset inn": with its "the" (extraction reads "is this the" as a greeting).
+    the_names = [n if n.startswith("the ") else f"the {n}" for n in names]
     numbers = [spoken_number(n) for n in range(1, 7)]
     # The decoder compiles the grammar into one finite-state graph, copying a rule at every
     # place it is referenced: a date referenced from each request would make the graph (and
@@ -220,19 +223,25 @@ def hotel_grammar(prop: Property) -> str:
     rules = {
         "utterance": (
             "[<hello>] ((<booking> | <price>) [<stay>] | <question>) [please] [thank you | thanks] "
-            "| <stay> | <answer> | <closing> | <hello> [is this <hotel_name>] | <name>"
+            "| <stay> | <alone> | <answer> | <closing> | <reached> | <name>"
         ),
+        # "hello", "hi is this sunset inn", "is this the sunset inn": without a "hello" only
+        # "is this the ..." says hello to extraction.
+        "reached": "<hello> [(is this | is that) <hotel_name>] "
+        "| (is this | is that | have i reached) <the_hotel>",
         "hello": "hello | hi | hi there | hello there | good morning | good afternoon "
         "| good evening",
-        "hotel_name": _alternatives(names),
+        "hotel_name": _alternatives(names + the_names),
+        "the_hotel": _alternatives(the_names),
         # --- requests that a stay can follow ("... for two nights from friday")
         "booking": (
             "do you have (a room | any rooms | any availability | any vacancies) "
             "| (do you have | have you got) (a room | any rooms | anything | <a_room>) available "
             "| is there a room available "
-            "| (i'd like | i would like | i want | we'd like) to (book | reserve) "
+            "| (i'd like | i would like | i want | we'd like | we want) to (book | reserve) "
             "(a room | <a_room>) "
-            "| i'd like to make a reservation "
+            "| [(i'd like | i would like | i want | i need | we'd like | we want) to "
+            "| (can | could) (i | we) | i'm calling to] make a (reservation | booking) "
             "| (can | could) (i | we) (book | reserve) (a room | <a_room>) "
             "| (i | we) need a room | (i'm | we're) looking for a room"
         ),
@@ -266,16 +275,20 @@ def hotel_grammar(prop: Property) -> str:
             "| a couple of nights"
         ),
         "several": _alternatives(numbers[1:]),
+        # Only as a whole answer: inside a stay these short words matched noise between dates
+        # ("the fifth to only me through the eighth").
+        "alone": "[it's] (just | only) (me | myself)",
         "party": (
             "(one adult | <several> (adults | people | guests)) [and (one child "
             "| <several> (children | kids))] | [it's] just me "
+            "| one person "
             "| me and my (wife | husband | partner | friend) | a family of <several> "
             "| the two of us | a couple"
         ),
         # --- questions that take no stay
         "question": (
-            "<amenity> | <pets> | <times> | <location> | <transfer> | <callback> | <text_me> "
-            "| <payment>"
+            "<amenity> | <pets> | <times> | <location> | <transfer> | <problem> "
+            "| <housekeeping> | <callback> | <text_me> | <payment>"
         ),
         "amenity": (
             "(do you have | is there | have you got) <amenity_name> "
@@ -305,8 +318,40 @@ def hotel_grammar(prop: Property) -> str:
             "(speak | talk) (to | with) <staff> "
             "| [(can | could) you | please] ((transfer | connect) me | put me through) "
             "to <staff> "
-            "| (the front desk | reception | the manager | housekeeping | maintenance "
-            "| the operator | a representative | a real person)"
+            "| [(can | could) i have] ([the] front desk | reception | the manager "
+            "| housekeeping | maintenance | the operator | a representative | a real person)"
+        ),
+        # Something wrong in the room, to extraction a transfer (maintenance; the wifi, keys
+        # and noise: the front desk). Each list is referenced once where it can be: the
+        # decoder copies a rule at every reference, and a larger graph decodes slower.
+        "problem": (
+            "(my | the) (<fixture> ((is not | isn't) working | is broken | (doesn't | does not "
+            "| won't) work) | lights ((are not | aren't) working | don't work)) "
+            "| (my | the) (toilet | sink | shower) is (leaking | clogged) "
+            "| there's no (hot water | heat) "
+            "| (my | our | the) room is ((too | very | really) (cold | hot | noisy) | too warm) "
+            "| it's (too | very | really) (cold | hot | noisy) in (my | our | the) room "
+            "| (can | could) someone (fix | repair) the (shower | toilet | heating "
+            "| air conditioning | tv)"
+        ),
+        "fixture": (
+            "air conditioning | air conditioner | heating | heater | thermostat | tv "
+            "| television | shower | toilet | sink | fridge | door | lock | safe | remote "
+            "| elevator | wifi | internet | key | key card"
+        ),
+        # Housekeeping requests. "could you clean the room" is left out: in bench/speech.py it
+        # took "could you text me the address" and "is there a swimming pool".
+        "housekeeping": (
+            "((can | could) (i | we) (get | have) | (i | we) need | we ran out of "
+            "| (can | could) (you | someone) (bring | send) [up] | please (bring | send) [up]) "
+            "[some | a few] [more | extra | fresh] <supplies> "
+            "| (can | could) (i | we) (get | have) an extra (blanket | pillow | towel) "
+            "| (can | could) someone [come and] clean (my | our | the) room "
+            "| (i'd like | i would like) (my | our | the) room cleaned"
+        ),
+        "supplies": (
+            "towels | pillows | blankets | sheets | toiletries | toilet paper | soap | shampoo "
+            "| hangers"
         ),
         "staff": (
             "a person | a real person | a human | someone | an agent | a representative "
@@ -320,7 +365,10 @@ def hotel_grammar(prop: Property) -> str:
         "later": "later | tomorrow [morning | afternoon] | this (afternoon | evening)",
         "text_me": (
             "[(can | could) you] (text me | send me a text) [with] [the (details | address "
-            "| confirmation | link)]"
+            "| confirmation | link)] "
+            "| [(can | could) you] send [me] (it | that | the details | the address | the link) "
+            "(by text | in a text | to my phone) "
+            "| [(can | could) you] text (it | that | the details | the address | the link) to me"
         ),
         "payment": (
             "can i pay (by | with) (card | credit card | cash) | do you need a deposit "
@@ -329,7 +377,8 @@ def hotel_grammar(prop: Property) -> str:
         # --- short answers
         "answer": (
             "yes | yes please | yeah | yes that's right | that's right | that's correct "
-            "| correct | sure | okay | sounds good | perfect | no | no thanks | no thank you "
+            "| correct | sure | okay | [that] sounds (good | great) | [that's] perfect "
+            "| that's great | that works | no | no thanks | no thank you "
             "| nope | not really | that's wrong | no that's wrong"
         ),
         "closing": (

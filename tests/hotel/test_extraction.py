@@ -319,6 +319,7 @@ GUESTS = [
     ("family of five with three kids", 2, 3),
     ("just me", 1, 0),
     ("only myself", 1, 0),
+    ("one person", 1, 0),
     ("i am traveling alone", 1, 0),
     ("by myself", 1, 0),
     ("four people", 4, 0),
@@ -417,6 +418,12 @@ TRANSFERS = [
     ("i need someone to fix the shower", "maintenance"),
     ("maintenance please", "maintenance"),
     ("can i talk to maintenance", "maintenance"),
+    ("my room is too cold", "maintenance"),
+    ("it's really hot in our room", "maintenance"),
+    ("the heating doesn't work and i'm freezing", "maintenance"),
+    ("the room next door is very noisy", "front_desk"),
+    ("there is loud music upstairs", "front_desk"),
+    ("could we have more pillows", "housekeeping"),
 ]
 
 
@@ -450,6 +457,11 @@ NO_TRANSFERS = [
     "is there a security deposit",
     "can you fix my booking",
     "my phone fell on the floor",
+    "one person",  # a party size, not someone to talk to
+    "a room for two people",
+    "is it too cold to swim in the pool",
+    "is the room by the elevator noisy",
+    "it's not too noisy",
 ]
 
 
@@ -467,6 +479,12 @@ def test_transfer_reasons_say_what_happened() -> None:
     )
     assert detect_transfer_intent("can i speak to a person") == TransferIntent(
         "front_desk", "asked to speak to a person"
+    )
+    assert detect_transfer_intent("our room is too hot") == TransferIntent(
+        "maintenance", "maintenance issue: room too hot"
+    )
+    assert detect_transfer_intent("the people next door are so loud") == TransferIntent(
+        "front_desk", "noise complaint: loud"
     )
     with pytest.raises(ValueError, match="department"):
         TransferIntent("kitchen", "hungry")
@@ -508,6 +526,8 @@ INTENTS = [
     ("can you call me back tomorrow", Intent.CALLBACK),
     ("text me the details", Intent.SMS),
     ("can you send me a text", Intent.SMS),
+    ("send the address to my phone", Intent.SMS),
+    ("can i get the details by text", Intent.SMS),
     ("can i pay by card", Intent.PAYMENT),
     ("how much is the deposit", Intent.PAYMENT),
     ("yes", Intent.CONFIRM),
@@ -527,6 +547,10 @@ INTENTS = [
     ("no that's all", Intent.GOODBYE),
     ("hello", Intent.GREETING),
     ("good morning", Intent.GREETING),
+    ("is this the sunset inn", Intent.GREETING),
+    ("have i reached the hotel", Intent.GREETING),
+    ("one person", Intent.AVAILABILITY),
+    ("my room is too noisy", Intent.TRANSFER),
     ("blah blah", Intent.UNKNOWN),
     ("", Intent.UNKNOWN),
 ]

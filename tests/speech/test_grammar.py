@@ -29,17 +29,21 @@ RULE_INTENTS = {
     "booking": {Intent.AVAILABILITY},
     "price": {Intent.PRICE},
     "stay": {Intent.AVAILABILITY},
+    "alone": {Intent.AVAILABILITY},
     "amenity": {Intent.AMENITIES},
     "pets": {Intent.PETS},
     "times": {Intent.CHECKIN_TIME, Intent.CHECKOUT_TIME},
     "location": {Intent.LOCATION},
     "transfer": {Intent.TRANSFER},
+    "problem": {Intent.TRANSFER},
+    "housekeeping": {Intent.TRANSFER},
     "callback": {Intent.CALLBACK},
     "text_me": {Intent.SMS},
     "payment": {Intent.PAYMENT},
     "answer": {Intent.CONFIRM, Intent.DENY},
     "closing": {Intent.GOODBYE},
     "hello": {Intent.GREETING},
+    "reached": {Intent.GREETING},
 }
 
 
@@ -73,6 +77,46 @@ def test_whole_utterances_have_an_intent_unless_they_are_a_name(sunset_inn: Prop
         sentence = jsgf.sentence(rules, "utterance", rng)
         if not sentence.startswith("my name is"):
             assert classify_intent(sentence) is not Intent.UNKNOWN, sentence
+
+
+# What callers obviously say, by category: each must be a sentence of the grammar (or the
+# recogniser forces it onto one that is, often of another intent) and mean its intent.
+CALLERS_SAY = [
+    ("the heating isn't working", Intent.TRANSFER),
+    ("my tv doesn't work", Intent.TRANSFER),
+    ("the lights aren't working", Intent.TRANSFER),
+    ("our room is too noisy", Intent.TRANSFER),
+    ("it's really cold in my room", Intent.TRANSFER),
+    ("can we get a few more pillows", Intent.TRANSFER),
+    ("i need fresh towels", Intent.TRANSFER),
+    ("can someone clean our room", Intent.TRANSFER),
+    ("housekeeping please", Intent.TRANSFER),
+    ("front desk please", Intent.TRANSFER),
+    ("can you text me the link", Intent.SMS),
+    ("send me the details by text", Intent.SMS),
+    ("hi is this the sunset inn", Intent.GREETING),
+    ("is this the sunset inn", Intent.GREETING),
+    ("good evening", Intent.GREETING),
+    ("we'd like to make a booking", Intent.AVAILABILITY),
+    ("i need to make a reservation", Intent.AVAILABILITY),
+    ("only myself", Intent.AVAILABILITY),
+    ("one person", Intent.AVAILABILITY),
+    ("that sounds great", Intent.CONFIRM),
+    ("perfect", Intent.CONFIRM),
+]
+
+
+@pytest.mark.parametrize(("sentence", "intent"), CALLERS_SAY)
+def test_the_grammar_has_what_callers_obviously_say(
+    hotel_recognizer: Recognizer, sentence: str, intent: Intent
+) -> None:
+    assert hotel_recognizer.in_grammar(sentence)
+    assert classify_intent(sentence) is intent
+
+
+def test_the_grammar_does_not_report_things_that_work(hotel_recognizer: Recognizer) -> None:
+    assert not hotel_recognizer.in_grammar("the tv is working")
+    assert not hotel_recognizer.in_grammar("is this sunset inn")  # "is this the ..." only
 
 
 def test_property_phrases_the_decoder_cannot_say_are_left_out(sunset_inn: Property) -> None:

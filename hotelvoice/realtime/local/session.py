@@ -141,7 +141,7 @@ class LocalSession:
         self._input_format: tuple[str, int] | None = None
         self._detector = kit.detector()
         self._recognizer: Any = None  # created off the loop when the session starts
-        self._utterance: list[npt.NDArray[np.int16]] = []
+        self._listening = False  # the recogniser is in an utterance
         self._speech_item: str | None = None
         self._speaking_caller = False
 
@@ -337,7 +337,7 @@ class LocalSession:
                     elif kind == "ended":
                         self._caller_stopped(int(value[0]), str(value[1]))
             if clear:
-                await trio.to_thread.run_sync(self._detector.reset)
+                await trio.to_thread.run_sync(self._forget)
 
     def _to_asr_rate(self, audio: bytes) -> npt.NDArray[np.int16]:
         fmt = self.config["audio"]["input"]["format"] or {}
@@ -354,22 +354,29 @@ class LocalSession:
         return self._input_resampler.process(samples)
 
     def _hear(self, pcm: npt.NDArray[np.int16]) -> list[tuple[str, Any]]:
-        """In a worker thread: the detector and the recogniser over one batch."""
+        """In a worker thread: the detector and the recogniser over one batch.
+
+        The recogniser decodes while the caller speaks (it holds the first half second to
+        set the level), so little of the search is left when the detector decides the
+        caller has stopped: that wait is the caller's, before the agent can answer."""
         out: list[tuple[str, Any]] = []
         for event in self._detector.feed(pcm):
             if isinstance(event, SpeechStarted):
-                self._utterance.clear()
+                self._recognizer.start()
+                self._listening = True
                 out.append(("started", event.at_ms))
-            elif isinstance(event, SpeechAudio):
-                self._utterance.append(event.pcm)
-            elif isinstance(event, SpeechEnded):
-                # One decode of the whole utterance: pocketsphinx fed 30 ms at a time
-                # (its live normalisation starting cold) misheard most telephone speech.
-                speech = np.concatenate(self._utterance) if self._utterance else pcm[:0]
-                self._utterance.clear()
-                text = self._recognizer.recognize(speech).text if len(speech) else ""
-                out.append(("ended", (event.at_ms, text)))
+            elif isinstance(event, SpeechAudio) and self._listening:
+                self._recognizer.feed(event.pcm)
+            elif isinstance(event, SpeechEnded) and self._listening:
+                self._listening = False
+                out.append(("ended", (event.at_ms, self._recognizer.finish().text)))
         return out
+
+    def _forget(self) -> None:
+        """In a worker thread: ``input_audio_buffer.clear``: the detector starts afresh and
+        an utterance being recognised is dropped (the next ``start`` abandons it)."""
+        self._detector.reset()
+        self._listening = False
 
     def _caller_started(self, at_ms: int) -> None:
         self._speech_item = new_id("item")
