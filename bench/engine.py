@@ -140,7 +140,7 @@ async def main_async(quick: bool, fresh: bool) -> None:
     kit = SpeechKit.shared()
     started = time.perf_counter()
     await trio.to_thread.run_sync(kit.warm_up, prop)
-    print(f"warm-up (espeak, grammar, telephone adaptation): {time.perf_counter() - started:.2f} s")
+    print(f"warm-up (espeak, grammar, a first recogniser): {time.perf_counter() - started:.2f} s")
     connector = LocalConnector(PropertyBook((prop,)), kit)
     held = FRESH_LINES if fresh else HELD_LINES
     lines = held[:10] if quick else held

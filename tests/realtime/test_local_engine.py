@@ -39,7 +39,7 @@ TOOLS = [
     }
     for name in ("check_availability", "create_lead", "transfer_to_human")
 ]
-KIT = SpeechKit.shared()  # espeak, grammars and the adaptation load once per process
+KIT = SpeechKit.shared()  # espeak and the grammars load once per process
 
 
 class Client:
@@ -187,6 +187,36 @@ async def test_caller_speech_is_heard_timed_transcribed_and_answered(client: Cli
     # The engine answers by itself (server VAD's create_response): it needs the dates.
     answer = await client.next("response.output_audio_transcript.done")
     assert "which dates" in answer["transcript"]
+
+
+async def test_a_clear_mid_speech_drops_what_was_said_so_far(client: Client) -> None:
+    await configure(
+        client,
+        audio={
+            "input": {"format": {"type": "audio/pcmu"}},
+            "output": {"format": {"type": "audio/pcmu"}},
+        },
+    )
+
+    async def say(pcm: np.ndarray) -> None:  # type: ignore[type-arg]
+        audio = ulaw_encode(pcm)
+        for start in range(0, len(audio), 160):
+            chunk = base64.b64encode(audio[start : start + 160]).decode()
+            await client.send("input_audio_buffer.append", audio=chunk)
+
+    silence = np.zeros(8000, np.int16)
+    cut = await trio.to_thread.run_sync(KIT.speak, "can i speak to the front desk", 8000)
+    whole = await trio.to_thread.run_sync(KIT.speak, "what time is check out", 8000)
+    await say(np.concatenate([silence, cut[: len(cut) // 2]]))
+    await client.next("input_audio_buffer.speech_started")
+    await client.send("input_audio_buffer.clear")
+    await client.next("input_audio_buffer.cleared")
+    await say(np.concatenate([silence, whole, silence, silence]))
+    heard = await client.next("conversation.item.input_audio_transcription.completed")
+    assert heard["transcript"] == "what time is check out"
+    # The half sentence before the clear was never transcribed or answered.
+    assert len(client.of_type("conversation.item.input_audio_transcription.completed")) == 1
+    assert not client.of_type("response.function_call_arguments.done")
 
 
 async def test_bad_events_get_errors_and_the_session_goes_on(client: Client) -> None:

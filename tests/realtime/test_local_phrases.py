@@ -3,12 +3,11 @@ reply the softphone recognises the agent's side with."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
+import attrs
 import pytest
 
-from hotelvoice.hotel.property import Property, RoomType
 from hotelvoice.realtime.local.phrases import (
     agent_grammar,
     number_words,
@@ -20,21 +19,17 @@ from hotelvoice.realtime.local.phrases import (
 from hotelvoice.realtime.local.policy import ConciergePolicy, Say
 from hotelvoice.speech.stt import Recognizer, telephone_band
 from hotelvoice.speech.tts import Speaker
+from tests.realtime.test_local_policy import HOTEL as POLICY_HOTEL
+from tests.realtime.test_local_policy import TODAY, TOOLS
 
-TODAY = dt.date(2026, 11, 25)
-HOTEL = Property(
-    id="sunset",
-    name="Sunset Inn",
-    location="12 Ocean Drive, Santa Monica",
-    room_types=(
-        RoomType("king", "King Room", 10, 2, 18900),
-        RoomType("suite", "Suite", 2, 4, 34950),
-    ),
+# The policy tests' hotel, with a second department, amenities and a pet fee to talk about.
+HOTEL = attrs.evolve(
+    POLICY_HOTEL,
     departments={"front_desk": "+15550000000", "housekeeping": "+15550000001"},
     amenities=("Outdoor pool", "Free parking"),
+    pets_allowed=True,
     pet_fee_cents=2500,
 )
-TOOLS = frozenset({"check_availability", "create_lead", "transfer_to_human"})
 
 
 @pytest.mark.parametrize(

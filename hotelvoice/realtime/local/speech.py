@@ -53,7 +53,7 @@ class SpeechKit:
 
     @classmethod
     def shared(cls) -> SpeechKit:
-        """The process's kit: espeak, grammars and the telephone adaptation load once."""
+        """The process's kit: espeak and the grammars load once."""
         global _SHARED
         with _SHARED_LOCK:
             if _SHARED is None:
