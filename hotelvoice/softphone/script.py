@@ -47,9 +47,10 @@ __all__ = [
 ]
 
 #: The caller's espeak voice: male, so it is easy to tell from the agent's (female) voice.
-# The agent speaks en-us+f2; of the other espeak voices, klatt4 is the one pocketsphinx heard
-# best through the telephone channel (5 of 5 on the README's lines, m3 1 of 5).
-DEFAULT_VOICE = "en-us+klatt4"
+# The agent speaks en-us+f2. Spoken by a fresh softphone process (espeak's first utterance)
+# and streamed through the engine, the README's six lines were all heard right in klatt3,
+# klatt2 and en-gb-x-rp; klatt4 lost the first line and the m variants misheard two.
+DEFAULT_VOICE = "en-us+klatt3"
 DEFAULT_WPM = 160
 SILENCE_FRAME = SILENCE * FRAME_BYTES
 _DIGITS = re.compile(r"[0-9*#]+")
