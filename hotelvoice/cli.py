@@ -11,6 +11,7 @@ from pathlib import Path
 from hotelvoice import diagrams
 from hotelvoice.config import ConfigError, settings_from_env
 from hotelvoice.hotel.properties import load_property_book
+from hotelvoice.softphone.script import DEFAULT_VOICE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,7 +82,10 @@ def _add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="lines from a file: one per line, '#' comments, 'wav:FILE', 'dtmf:DIGITS'",
     )
     call.add_argument(
-        "--voice", metavar="VOICE", default=None, help="the caller's espeak voice (en-us+m3)"
+        "--voice",
+        metavar="VOICE",
+        default=None,
+        help=f"the caller's espeak voice ({DEFAULT_VOICE})",
     )
     call.add_argument(
         "--barge-in", action="store_true", help="talk over the agent, 0.5 s into each answer"
