@@ -209,6 +209,9 @@ class Recognizer:
             if self._in_utterance:
                 self._decoder.end_utt()
             if not self.adapt:
+                # Noise removal keeps its own running estimate too: start feature
+                # extraction afresh, then restore the starting normalisation.
+                self._decoder.reinit_feat()
                 self._decoder.set_cmn(self._start_cmn)
             self._decoder.start_utt()
             self._in_utterance = True
