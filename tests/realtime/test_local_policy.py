@@ -116,6 +116,35 @@ def test_asking_for_a_person_transfers_at_any_point() -> None:
     assert goodbye.end_call and "front desk" in goodbye.text
 
 
+def test_a_transfer_only_inferred_is_offered_before_it_is_made() -> None:
+    concierge = policy()
+    offer = concierge.on_caller("the air conditioning is not working")
+    assert offer == Say("I'm sorry about that. Shall I put you through to maintenance?")
+    assert concierge.on_caller("yes please") == CallTool(
+        "transfer_to_human",
+        {"department": "maintenance", "reason": "maintenance issue: air conditioning not working"},
+    )
+    # Declined: the call goes on.
+    concierge = policy()
+    assert "housekeeping" in concierge.on_caller("can i get some extra towels").text  # type: ignore[union-attr]
+    declined = concierge.on_caller("no thanks")
+    assert isinstance(declined, Say) and "anything else" in declined.text
+    assert concierge.awaiting is None and concierge.offered_transfer is None
+    # Said again after the offer: put through.
+    concierge = policy()
+    concierge.on_caller("the room is really noisy")
+    again = concierge.on_caller("the guests next door are so noisy")
+    assert isinstance(again, CallTool) and again.arguments["department"] == "front_desk"
+    # Another department's matter after the offer: that one is offered instead.
+    concierge = policy()
+    concierge.on_caller("my tv is broken")
+    assert "housekeeping" in concierge.on_caller("we need more towels").text  # type: ignore[union-attr]
+    # Something else entirely after the offer is simply answered.
+    concierge = policy()
+    concierge.on_caller("my tv is broken")
+    assert concierge.on_caller("what time is check out").text.startswith("Check-out")  # type: ignore[union-attr]
+
+
 def test_nothing_available_and_tool_errors_are_relayed_plainly() -> None:
     concierge = policy()
     concierge.on_caller("a room for two adults december 4 to 6")

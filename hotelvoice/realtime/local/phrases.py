@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from hotelvoice.hotel import extraction
-from hotelvoice.hotel.property import Property
+from hotelvoice.hotel.property import DEPARTMENTS, Property
 from hotelvoice.speech.grammar import (
     FIRST_NAMES,
     LAST_NAMES,
@@ -202,10 +202,14 @@ def agent_grammar(prop: Property, today: dt.date) -> str:
         "i'm sorry we have nothing available <stay> would you like to try other dates",
         "i'm sorry our rooms sleep at most <count> guests how many guests will there be",
         "of course i'm connecting you to <department> now goodbye",
+        "(i'm sorry about that | i'm sorry about the noise | of course) "
+        "shall i put you through to <department>",
     ]
     fixed = [" ".join(spoken_clauses(reply)) for reply in _fixed_replies(prop)]
     rooms = [" ".join(spoken_clauses(room.name)) for room in prop.room_types]
-    departments = [" ".join(spoken_clauses(d.replace("_", " "))) for d in prop.departments]
+    # The property's departments, and any the policy may offer (it names them all).
+    named = {*prop.departments, *DEPARTMENTS}
+    departments = [" ".join(spoken_clauses(d.replace("_", " "))) for d in sorted(named)]
     rules = {
         "agent": "<reply>+",
         "reply": _alternatives(t for t in templates + fixed if _known(t)),
@@ -214,7 +218,7 @@ def agent_grammar(prop: Property, today: dt.date) -> str:
         "date": "today | tomorrow | <weekday> <month> <ordinal> [<year>]",
         "room": _alternatives(r for r in rooms if _known(r)),
         "department": _alternatives(
-            ["front desk", "the front desk", *(d for d in departments if _known(d))]
+            ["front desk", "the front desk", "a manager", *(d for d in departments if _known(d))]
         ),
         "first_name": _alternatives(FIRST_NAMES),
         "last_name": _alternatives(LAST_NAMES),

@@ -9,8 +9,11 @@ tools, never from here.
 
 The flow a caller meets: greeting → what they want → for a stay, the dates and the party
 (asked for when missing) → ``check_availability`` → the offer → their name →
-``create_lead`` → anything else? Asking for a person (or a department, or reporting a problem)
-calls ``transfer_to_human`` at any point; a goodbye ends politely.
+``create_lead`` → anything else? Asking for a person or a department (or an emergency) calls
+``transfer_to_human`` at any point. A transfer the policy only infers (a problem reported, a
+housekeeping request, noise) is offered first ("shall I put you through to maintenance?"):
+a transfer ends the engine's part of the call, and a misheard line ("nah, I don't think so"
+heard as "my door is broken") must not hand the caller away. A goodbye ends politely.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ class ConciergePolicy:
         self.slots = Slots()
         self.offered: dict[str, Any] | None = None  # the best offer last quoted
         self.lead_saved = False
-        self.awaiting: str | None = None  # the question we last asked: dates, party, name, book
+        self.awaiting: str | None = None  # last question: dates, party, name, book, transfer
+        self.offered_transfer: extraction.TransferIntent | None = None
         self.misunderstood = 0
 
     # ------------------------------------------------------------------ openings
@@ -99,14 +103,25 @@ class ConciergePolicy:
             return self._not_understood()
         transfer = extraction.detect_transfer_intent(words)
         if transfer is not None and "transfer_to_human" in self.tools:
-            return CallTool(
-                "transfer_to_human", {"department": transfer.department, "reason": transfer.reason}
-            )
+            offered = self.offered_transfer
+            again = offered is not None and offered.department == transfer.department
+            if transfer.reason.startswith(_EXPLICIT_TRANSFERS) or again:
+                # Asked for, or said again after we offered it.
+                self.awaiting = self.offered_transfer = None
+                return _transfer(transfer)
+            self.awaiting, self.offered_transfer = "transfer", transfer
+            return Say(_offer_transfer(transfer))
         intent = extraction.classify_intent(words)
         learnt = self._learn(words)
         if intent is Intent.GOODBYE:
             return self.goodbye()
         awaiting, self.awaiting = self.awaiting, None
+        offered, self.offered_transfer = self.offered_transfer, None
+        if awaiting == "transfer" and offered is not None:
+            if intent is Intent.CONFIRM:
+                return _transfer(offered)
+            if intent is Intent.DENY:
+                return Say("All right. Is there anything else I can help you with?")
         if awaiting == "name" and self.slots.name is not None:
             return self._save_lead()
         if awaiting == "book":
@@ -315,6 +330,32 @@ class ConciergePolicy:
             f"Good news: the {best['name']} is free {stay}{price}, {total} in total. "
             "Shall I reserve it?"
         )
+
+
+# Reasons of transfers the caller asked for in so many words (or that cannot wait).
+_EXPLICIT_TRANSFERS = ("asked", "urgent", "wants to make a complaint")
+_DEPARTMENT_NAMES = {"front_desk": "the front desk", "management": "a manager"}
+_TRANSFER_OPENINGS = (
+    ("maintenance issue", "I'm sorry about that."),
+    ("noise complaint", "I'm sorry about the noise."),
+    ("housekeeping request", "Of course."),
+)
+
+
+def _transfer(transfer: extraction.TransferIntent) -> CallTool:
+    return CallTool(
+        "transfer_to_human", {"department": transfer.department, "reason": transfer.reason}
+    )
+
+
+def _offer_transfer(transfer: extraction.TransferIntent) -> str:
+    """ "I'm sorry about that. Shall I put you through to maintenance?" """
+    opening = next(
+        (said for reason, said in _TRANSFER_OPENINGS if transfer.reason.startswith(reason)),
+        "Of course.",
+    )
+    where = _DEPARTMENT_NAMES.get(transfer.department, transfer.department.replace("_", " "))
+    return f"{opening} Shall I put you through to {where}?"
 
 
 def _spoken_money(amount: object) -> str:
