@@ -82,13 +82,23 @@ VOICES = ("en-us+klatt4", "en-us+m3", "en-us+f2", "en-us")
 FRAME = 160
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def run_voice(
     voice: str, lines: tuple[str, ...], connector: LocalConnector
-) -> list[tuple[str, str, float | None]]:
-    """Stream ``lines`` spoken by ``voice`` into one session; (line, heard, latency) each."""
+) -> tuple[list[tuple[str, str, float | None]], float, float]:
+    """Stream ``lines`` spoken by ``voice`` into one session: (line, heard, latency) each, the
+    process's CPU seconds while the session ran (the caller's speech is synthesised before)
+    and the seconds of caller audio streamed."""
     speaker = Speaker(voice, 160)
     silence = np.zeros(8000, np.int16)
+    spoken = [await trio.to_thread.run_sync(speaker.synthesize_at, line, 8000) for line in lines]
     results: list[tuple[str, str, float | None]] = []
+    streamed = 0
+    cpu_before = cpu_seconds()
     async with connector.connect() as link:
         await link.send(
             json.dumps(
@@ -104,9 +114,9 @@ async def run_voice(
                 }
             )
         )
-        for line in lines:
-            pcm = await trio.to_thread.run_sync(speaker.synthesize_at, line, 8000)
+        for line, pcm in zip(lines, spoken, strict=True):
             audio = ulaw_encode(np.concatenate([silence, pcm, silence, silence]))
+            streamed += len(audio)
             speech_end = len(ulaw_encode(np.concatenate([silence, pcm])))
             sent_end: float | None = None
             for start in range(0, len(audio), FRAME):
@@ -126,7 +136,7 @@ async def run_voice(
                     elif kind == "response.done":
                         break
             results.append((line, heard, latency))
-    return results
+    return results, cpu_seconds() - cpu_before, streamed / 8000
 
 
 def installed_mb(package: str) -> float:
@@ -147,10 +157,11 @@ async def main_async(quick: bool, fresh: bool) -> None:
     voices = VOICES[:2] if quick else VOICES
     total_right = total = 0
     latencies: list[float] = []
-    audio_s = 0.0
-    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    audio_s = cpu = 0.0
     for voice in voices:
-        results = await run_voice(voice, lines, connector)
+        results, voice_cpu, voice_audio_s = await run_voice(voice, lines, connector)
+        cpu += voice_cpu
+        audio_s += voice_audio_s
         right = 0
         for line, heard, latency in results:
             ok = classify_intent(heard) == classify_intent(line)
@@ -161,10 +172,7 @@ async def main_async(quick: bool, fresh: bool) -> None:
                 print(f"  {voice:13} {classify_intent(line).value:13} {line!r} -> {heard!r}")
         total_right += right
         total += len(results)
-        audio_s += sum(2.5 for _ in results)  # each line streams about 2.5 s with its silence
         print(f"{voice:13} intent {right}/{len(results)} ({100 * right / len(results):.0f} %)")
-    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     print(f"overall intent accuracy: {total_right}/{total} ({100 * total_right / total:.0f} %)")
     if latencies:
         ordered = sorted(latencies)
@@ -172,11 +180,12 @@ async def main_async(quick: bool, fresh: bool) -> None:
             f"engine latency, last caller frame -> first agent audio: mean {mean(ordered):.2f} s,"
             f" p50 {ordered[len(ordered) // 2]:.2f} s, max {ordered[-1]:.2f} s ({len(ordered)})"
         )
-    # The caller's audio (about 2.5 s a line) stands for call time; includes TTS of caller
-    # lines, which a real call does not cost the server.
+    # The caller's audio stands for call time (each line with 1 s of silence before and 2 s
+    # after); the CPU is the whole process's while sessions ran: the engine (listening,
+    # deciding, speaking its answers) plus this client's framing, not the caller's synthesis.
     print(
-        f"CPU: {cpu:.1f} s for about {audio_s / 60:.1f} min of caller audio "
-        f"= {cpu / (audio_s / 60):.1f} CPU s per call minute (upper bound)"
+        f"CPU: {cpu:.1f} s for {audio_s / 60:.1f} min of caller audio "
+        f"= {cpu / (audio_s / 60):.1f} CPU s per call minute"
     )
     for package in ("pocketsphinx", "espeakng_loader", "numpy"):
         print(f"installed {package}: {installed_mb(package):.0f} MB")
