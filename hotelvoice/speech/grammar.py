@@ -23,12 +23,17 @@ from hotelvoice.hotel.property import Property
 from hotelvoice.speech import SpeechError
 
 __all__ = [
+    "FIRST_NAMES",
+    "LAST_NAMES",
+    "MONTHS",
+    "WEEKDAYS",
     "closed_set_grammar",
     "dictionary_path",
     "dictionary_subset",
     "grammar_words",
     "hotel_grammar",
     "in_dictionary",
+    "jsgf_grammar",
     "spoken_number",
     "words_of",
 ]
@@ -45,9 +50,9 @@ _ORDINAL_UNITS: Final = ("first", "second", "third", "fourth", "fifth", "sixth",
                          "eighth", "ninth")  # fmt: skip
 _ORDINAL_TEENS: Final = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
                          "sixteenth", "seventeenth", "eighteenth", "nineteenth")  # fmt: skip
-_MONTHS: Final = ("january", "february", "march", "april", "may", "june", "july", "august",
+MONTHS: Final = ("january", "february", "march", "april", "may", "june", "july", "august",
                   "september", "october", "november", "december")  # fmt: skip
-_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                     "sunday")  # fmt: skip
 # Amenities callers ask about whatever the property lists (the answer may be "no").
 _COMMON_AMENITIES: Final = (
@@ -59,13 +64,13 @@ _COMMON_AMENITIES: Final = (
 _MASS_NOUNS: Final = frozenset({"parking", "breakfast", "wifi", "internet", "laundry", "service",
                                 "dining", "access", "coffee", "tea", "water"})  # fmt: skip
 # A modest list: enough for "my name is ..." to be recognised for tests and demos.
-_FIRST_NAMES: Final = (
+FIRST_NAMES: Final = (
     "james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas",
     "daniel", "peter", "paul", "mark", "chris", "mary", "patricia", "jennifer", "linda",
     "elizabeth", "susan", "sarah", "maria", "emily", "anna", "laura", "lisa", "karen", "emma",
     "olivia", "sophia",
 )  # fmt: skip
-_LAST_NAMES: Final = (
+LAST_NAMES: Final = (
     "smith", "jones", "johnson", "williams", "brown", "miller", "davis", "wilson", "taylor",
     "anderson", "garcia", "martinez", "lee", "clark", "walker", "wright", "hall", "young",
     "green", "nguyen", "patel", "kim", "chen",
@@ -267,8 +272,8 @@ def hotel_grammar(prop: Property) -> str:
             "[night] | (this | next) weekend | (<month> [the] | the) <ordinal> [of <month>] "
             "| christmas | new year's eve"
         ),
-        "weekday": _alternatives(_WEEKDAYS),
-        "month": _alternatives(_MONTHS),
+        "weekday": _alternatives(WEEKDAYS),
+        "month": _alternatives(MONTHS),
         "ordinal": _alternatives(_ordinals()),
         "nights": (
             "(one | a) night | <several> nights | a week | two weeks | the weekend "
@@ -388,10 +393,10 @@ def hotel_grammar(prop: Property) -> str:
         ),
         # Names sound like anything short: only after "my name is" (a caller says it so).
         "name": "my name is <first_name> [<last_name>]",
-        "first_name": _alternatives(_FIRST_NAMES),
-        "last_name": _alternatives(_LAST_NAMES),
+        "first_name": _alternatives(FIRST_NAMES),
+        "last_name": _alternatives(LAST_NAMES),
     }
-    return _jsgf("hotel", rules)
+    return jsgf_grammar("hotel", rules)
 
 
 def closed_set_grammar(sentences: Sequence[str]) -> str:
@@ -407,24 +412,13 @@ def closed_set_grammar(sentences: Sequence[str]) -> str:
         raise SpeechError(f"words not in the pronouncing dictionary: {', '.join(unknown)}")
     if not any(phrases):
         raise ValueError("closed_set_grammar needs at least one sentence with words")
-    return _jsgf("closed", {"sentence": _alternatives(phrases)})
+    return jsgf_grammar("closed", {"sentence": _alternatives(phrases)})
 
 
-def _jsgf(name: str, rules: dict[str, str]) -> str:
-    """A grammar whose first rule is the only public one (the decoder's top rule)."""
+def jsgf_grammar(name: str, rules: dict[str, str]) -> str:
+    """A JSGF grammar ``name`` of ``rules`` (rule name -> body); the first is the only
+    public one (the decoder's top rule)."""
     lines = ["#JSGF V1.0;", f"grammar {name};"]
     for i, (rule, body) in enumerate(rules.items()):
         lines.append(f"{'public ' if i == 0 else ''}<{rule}> = {body};")
     return "\n".join(lines) + "\n"
-
-
-# Shared with the agent's grammar (hotelvoice.realtime.local.phrases).
-FIRST_NAMES: Final = _FIRST_NAMES
-LAST_NAMES: Final = _LAST_NAMES
-MONTHS: Final = _MONTHS
-WEEKDAYS: Final = _WEEKDAYS
-
-
-def jsgf_grammar(name: str, rules: dict[str, str]) -> str:
-    """A JSGF grammar ``name`` of ``rules`` (rule name -> body); the first is the top rule."""
-    return _jsgf(name, rules)
