@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 
 from bench._timing import microseconds_per_call
-from hotelvoice.realtime.events import encode_audio_append, parse_server_event
+from hotelvoice.wire.realtime import encode_audio_append, parse_server_event
 
 PAYLOAD = base64.b64encode(os.urandom(160)).decode("ascii")
 DELTA = {

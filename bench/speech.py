@@ -58,7 +58,8 @@ import numpy.typing as npt
 
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
-from hotelvoice.hotel.extraction import (
+from hotelvoice.engine.grammar import hotel_grammar
+from hotelvoice.language.extraction import (
     DateRange,
     GuestCount,
     Intent,
@@ -66,8 +67,8 @@ from hotelvoice.hotel.extraction import (
     extract_date_range,
     extract_guests,
 )
-from hotelvoice.hotel.properties import load_properties
-from hotelvoice.speech.grammar import hotel_grammar, words_of
+from hotelvoice.properties.book import load_properties
+from hotelvoice.speech.grammar import words_of
 from hotelvoice.speech.stt import Recognizer
 from hotelvoice.speech.tts import VOICES, Speaker, resample, voices
 from hotelvoice.speech.vad import (
@@ -412,8 +413,8 @@ started = time.perf_counter()
 Speaker("en-us+f2").synthesize("hello")
 out["espeak_s"] = time.perf_counter() - started
 out["espeak"] = rss()
-from hotelvoice.hotel.properties import load_properties
-from hotelvoice.speech.grammar import hotel_grammar
+from hotelvoice.properties.book import load_properties
+from hotelvoice.engine.grammar import hotel_grammar
 from hotelvoice.speech.stt import Recognizer
 started = time.perf_counter()
 grammar = hotel_grammar(load_properties(sys.argv[1]).properties[0])

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 
 from bench._timing import microseconds_per_call
-from hotelvoice.telephony.messages import (
+from hotelvoice.wire.twilio import (
     encode_clear,
     encode_mark,
     encode_media,

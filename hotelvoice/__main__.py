@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from hotelvoice.cli import main
+from hotelvoice.web.cli import main
 
 sys.exit(main())

@@ -28,6 +28,17 @@ from typing import Protocol, TypeVar
 import attrs
 import trio
 
+from hotelvoice.calls.ports import (
+    CallContext,
+    CallObserver,
+    CallObservers,
+    ModelConnector,
+    ModelLink,
+    ToolCall,
+    ToolOutcome,
+    ToolRegistry,
+    TransferRequest,
+)
 from hotelvoice.calls.session import (
     Action,
     CallSession,
@@ -38,24 +49,14 @@ from hotelvoice.calls.session import (
     ToTwilio,
     TransferCall,
 )
-from hotelvoice.calls.tools import (
-    CallContext,
-    CallObserver,
-    CallObservers,
-    ToolCall,
-    ToolOutcome,
-    ToolRegistry,
-    TransferRequest,
-)
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
-from hotelvoice.realtime import events as rt
-from hotelvoice.realtime.backend import ModelConnector, ModelLink
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
-from hotelvoice.telephony import messages as tw
 from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
 from hotelvoice.telephony.tokens import StreamTokens, TokenCheck
-from hotelvoice.telephony.twiml import dial_twiml
+from hotelvoice.wire import realtime as rt
+from hotelvoice.wire import twilio as tw
+from hotelvoice.wire.twiml import dial_twiml
 
 log = logging.getLogger(__name__)
 

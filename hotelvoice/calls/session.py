@@ -30,14 +30,14 @@ from hotelvoice.calls.machine import (
     TRANSFERRING,
     CallMachine,
 )
+from hotelvoice.calls.ports import ToolCall, ToolOutcome, TransferRequest
 from hotelvoice.calls.stats import CallStats
-from hotelvoice.calls.tools import ToolCall, ToolOutcome, TransferRequest
 from hotelvoice.codec.frames import b64_to_bytes, bytes_to_b64
 from hotelvoice.codec.transcode import Pcm16ToUlaw, UlawToPcm16
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
-from hotelvoice.realtime import events as rt
-from hotelvoice.telephony import messages as tw
+from hotelvoice.wire import realtime as rt
+from hotelvoice.wire import twilio as tw
 
 log = logging.getLogger(__name__)
 

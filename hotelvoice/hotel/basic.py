@@ -2,7 +2,7 @@
 
 ``get_hotel_info`` answers from the property's settings and ``transfer_to_human`` hands the
 caller to a department. The full hotel registry (availability, leads, payments, SMS,
-callbacks) builds on the same :class:`~hotelvoice.calls.tools.ToolRegistry` interface.
+callbacks) builds on the same :class:`~hotelvoice.calls.ports.ToolRegistry` interface.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome, TransferRequest
+from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome, TransferRequest
 from hotelvoice.config import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def basic_instructions(settings: Settings, context: CallContext) -> str:
 
 
 class BasicHotelTools:
-    """A :class:`~hotelvoice.calls.tools.ToolRegistry` over the single-property settings."""
+    """A :class:`~hotelvoice.calls.ports.ToolRegistry` over the single-property settings."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -20,15 +20,15 @@ from typing import Annotated, Any, Literal
 
 import attrs
 
-from hotelvoice.calls.tools import CallContext, ToolOutcome, TransferRequest
-from hotelvoice.hotel import extraction
-from hotelvoice.hotel.extraction import spoken_time
+from hotelvoice.calls.ports import CallContext, ToolOutcome, TransferRequest
 from hotelvoice.hotel.payments import PaymentError, PaymentLinks
-from hotelvoice.hotel.properties import PropertyBook, normalise_e164
-from hotelvoice.hotel.property import Property
 from hotelvoice.hotel.registry import FunctionRegistry, RegistryAdapter, ToolError
 from hotelvoice.hotel.store import AsyncStore, AvailabilityError, Night, RoomOffer
-from hotelvoice.hotel.when import WhenError, parse_when
+from hotelvoice.language import extraction
+from hotelvoice.language.extraction import spoken_time
+from hotelvoice.language.when import WhenError, parse_when
+from hotelvoice.properties.book import PropertyBook, normalise_e164
+from hotelvoice.properties.model import Property
 from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
 
 log = logging.getLogger(__name__)

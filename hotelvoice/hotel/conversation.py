@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 import attrs
 
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome
-from hotelvoice.hotel import extraction
-from hotelvoice.hotel.extraction import spoken_time
-from hotelvoice.hotel.property import Property
-from hotelvoice.realtime import events as rt
+from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
+from hotelvoice.language import extraction
+from hotelvoice.language.extraction import spoken_time
+from hotelvoice.properties.model import Property
+from hotelvoice.wire import realtime as rt
 
 Role = Literal["caller", "assistant", "tool"]
 MAX_INSTRUCTION_ROOMS = 12

@@ -14,11 +14,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome
+from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
 from hotelvoice.hotel.conversation import Conversation, ReturningGuest
-from hotelvoice.hotel.properties import PropertyBook
 from hotelvoice.hotel.store import AsyncStore
-from hotelvoice.realtime import events as rt
+from hotelvoice.properties.book import PropertyBook
+from hotelvoice.wire import realtime as rt
 
 log = logging.getLogger(__name__)
 

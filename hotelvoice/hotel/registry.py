@@ -37,10 +37,10 @@ from typing import (
 import attrs
 import trio
 
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome
+from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
 
 if TYPE_CHECKING:
-    from hotelvoice.calls.tools import ToolRegistry
+    from hotelvoice.calls.ports import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ class FunctionRegistry:
 
 class RegistryAdapter:
     """Presents a :class:`FunctionRegistry` as the call's
-    :class:`~hotelvoice.calls.tools.ToolRegistry`.
+    :class:`~hotelvoice.calls.ports.ToolRegistry`.
 
     ``context_factory`` turns the call's :class:`CallContext` into what the tools take as
     their context (the property, the store, ...); without one they get the CallContext.

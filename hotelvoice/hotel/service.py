@@ -18,14 +18,14 @@ import attrs
 import httpx
 import trio
 
-from hotelvoice.calls.tools import CallContext
+from hotelvoice.calls.ports import CallContext
 from hotelvoice.config import Settings
 from hotelvoice.hotel.concierge import Concierge, utc_now
 from hotelvoice.hotel.conversation import property_instructions
 from hotelvoice.hotel.payments import LocalPaymentLinks, PaymentLinks, StripePaymentLinks
-from hotelvoice.hotel.properties import PropertyBook, load_property_book
 from hotelvoice.hotel.records import CallRecords
 from hotelvoice.hotel.store import AsyncStore
+from hotelvoice.properties.book import PropertyBook, load_property_book
 from hotelvoice.telephony.rest import TwilioRest
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import trio
 
-from hotelvoice.hotel.property import Property, RoomType
+from hotelvoice.properties.model import Property, RoomType
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")

@@ -30,7 +30,7 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
-from hotelvoice.realtime.events import MAX_EVENT_SIZE
+from hotelvoice.wire.realtime import MAX_EVENT_SIZE
 
 __all__ = [
     "CLOSE_TIMEOUT",

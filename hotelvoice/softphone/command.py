@@ -1,4 +1,4 @@
-"""``hotelvoice call``: the softphone's command line (parsed in :mod:`hotelvoice.cli`).
+"""``hotelvoice call``: the softphone's command line (parsed in :mod:`hotelvoice.web.cli`).
 
 Defaults come from the environment (and a ``.env`` file in the working directory, the real
 environment winning), as for the server: ``PUBLIC_URL``, ``TWILIO_AUTH_TOKEN`` and
@@ -21,8 +21,8 @@ import trio
 from dotenv import dotenv_values
 
 from hotelvoice.config import ConfigError, settings_from_env
-from hotelvoice.hotel.properties import load_property_book
-from hotelvoice.hotel.property import Property
+from hotelvoice.properties.book import load_property_book
+from hotelvoice.properties.model import Property
 from hotelvoice.softphone.client import FAST_SPEED, CallOptions, CallRecord, SoftphoneCall
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.recording import build_report, format_report, write_recording

@@ -34,7 +34,7 @@ from hotelvoice.codec.g711 import ulaw_decode
 from hotelvoice.codec.levels import rms_dbfs
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.codec.wav import interleave, write_wav
-from hotelvoice.hotel.property import Property
+from hotelvoice.properties.model import Property
 from hotelvoice.softphone.client import CallRecord
 from hotelvoice.softphone.playout import PlayedAudio
 from hotelvoice.softphone.protocol import FRAME_BYTES, MULAW_RATE
@@ -238,11 +238,11 @@ def agent_grammar(
 ) -> str | None:
     """The grammar for the agent's side. When the server answers with its offline engine
     (``offline``) and the property is known: every reply that engine's concierge can make
-    (:func:`hotelvoice.realtime.local.phrases.agent_grammar`), which it recognises nearly word
+    (:func:`hotelvoice.engine.phrases.agent_grammar`), which it recognises nearly word
     for word. Otherwise a generic closed set of concierge phrases, which can only be
     approximate. None if the speech package is not installed."""
     try:
-        from hotelvoice.realtime.local.phrases import agent_grammar as offline_grammar
+        from hotelvoice.engine.phrases import agent_grammar as offline_grammar
         from hotelvoice.speech.grammar import (  # type: ignore[import-not-found, unused-ignore]
             closed_set_grammar,
         )

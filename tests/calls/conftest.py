@@ -17,12 +17,12 @@ import pytest
 import trio
 
 from hotelvoice.calls.bridge import CallServices, serve_media_stream
+from hotelvoice.calls.ports import CallContext, ToolRegistry
 from hotelvoice.calls.session import CallSession
-from hotelvoice.calls.tools import CallContext, ToolRegistry
 from hotelvoice.config import Settings
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.metrics import Metrics
-from hotelvoice.realtime.backend import OpenAIConnector
+from hotelvoice.realtime.connector import OpenAIConnector
 from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.tokens import StreamTokens
 from tests.fakes.realtime_server import FakeRealtimeServer, start_fake_realtime

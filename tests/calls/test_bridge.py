@@ -12,8 +12,8 @@ import pytest
 import trio
 import trio.testing
 
+from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
 from hotelvoice.calls.session import GOODBYE_INSTRUCTIONS, REPROMPT_INSTRUCTIONS
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome
 from tests.calls.conftest import Harness, start_rest
 
 MakeHarness = Callable[..., Any]

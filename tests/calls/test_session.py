@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from hotelvoice.calls.ports import ToolOutcome, TransferRequest
 from hotelvoice.calls.session import (
     GOODBYE_INSTRUCTIONS,
     REPROMPT_INSTRUCTIONS,
@@ -21,10 +22,9 @@ from hotelvoice.calls.session import (
     ToTwilio,
     TransferCall,
 )
-from hotelvoice.calls.tools import ToolOutcome, TransferRequest
 from hotelvoice.config import Settings
-from hotelvoice.realtime import events as rt
-from hotelvoice.telephony import messages as tw
+from hotelvoice.wire import realtime as rt
+from hotelvoice.wire import twilio as tw
 
 SID = "MZ" + "0" * 32
 

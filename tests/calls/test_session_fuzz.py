@@ -15,11 +15,11 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotelvoice.calls.ports import ToolOutcome, TransferRequest
 from hotelvoice.calls.session import CallSession, HangUp, ToModel, ToTwilio, TransferCall
-from hotelvoice.calls.tools import ToolOutcome, TransferRequest
 from hotelvoice.config import Settings
-from hotelvoice.realtime import events as rt
-from hotelvoice.telephony import messages as tw
+from hotelvoice.wire import realtime as rt
+from hotelvoice.wire import twilio as tw
 from tests.fakes.openai_models import validate_client_event
 from tests.fakes.twilio_media import validate_outbound
 

@@ -10,8 +10,8 @@ import numpy as np
 from hotelvoice.calls.session import ToTwilio
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
-from hotelvoice.realtime import events as rt
-from hotelvoice.telephony import messages as tw
+from hotelvoice.wire import realtime as rt
+from hotelvoice.wire import twilio as tw
 from tests.calls.test_session import (
     SID,
     delta,

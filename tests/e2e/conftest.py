@@ -15,9 +15,9 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from hotelvoice.app import create_app
 from hotelvoice.config import Settings, settings_from_env
 from hotelvoice.metrics import Metrics
+from hotelvoice.web.app import create_app
 from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest

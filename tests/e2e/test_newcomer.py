@@ -12,8 +12,8 @@ from pathlib import Path
 
 import trio
 
-from hotelvoice.hotel.properties import load_property_book
 from hotelvoice.hotel.store import Store
+from hotelvoice.properties.book import load_property_book
 from hotelvoice.softphone.client import CallOptions, SoftphoneCall
 from hotelvoice.softphone.recording import build_report
 from hotelvoice.softphone.script import load_lines, parse_entry

@@ -13,12 +13,12 @@ import pytest
 import trio
 from openai.types.realtime.realtime_function_tool import RealtimeFunctionTool
 
-from hotelvoice.calls.tools import CallContext, ToolCall
+from hotelvoice.calls.ports import CallContext, ToolCall
 from hotelvoice.hotel.concierge import Concierge, ToolContext
 from hotelvoice.hotel.payments import LocalPaymentLinks, StripePaymentLinks
-from hotelvoice.hotel.properties import PropertyBook
-from hotelvoice.hotel.property import Property, RoomType
 from hotelvoice.hotel.store import AsyncStore
+from hotelvoice.properties.book import PropertyBook
+from hotelvoice.properties.model import Property, RoomType
 from hotelvoice.telephony.rest import TwilioRest
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
 

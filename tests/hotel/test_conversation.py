@@ -7,15 +7,15 @@ import json
 
 from openai.types.realtime.conversation_item_create_event import ConversationItemCreateEvent
 
-from hotelvoice.calls.tools import CallContext, ToolCall, ToolOutcome, TransferRequest
+from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome, TransferRequest
 from hotelvoice.hotel.conversation import (
     Conversation,
     ReturningGuest,
     property_instructions,
     transcript_lines,
 )
-from hotelvoice.hotel.property import Property, RoomType
-from hotelvoice.realtime import events as rt
+from hotelvoice.properties.model import Property, RoomType
+from hotelvoice.wire import realtime as rt
 
 NOW = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)  # 10 AM in Los Angeles
 LATER = NOW + dt.timedelta(minutes=3)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from openai.types.realtime.realtime_function_tool import RealtimeFunctionTool
 from openai.types.realtime.realtime_tools_config import RealtimeToolsConfig
 
-from hotelvoice.calls.tools import (
+from hotelvoice.calls.ports import (
     CallContext,
     ToolCall,
     ToolOutcome,

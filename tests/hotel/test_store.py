@@ -16,7 +16,6 @@ import trio
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from hotelvoice.hotel.property import Property, RoomType
 from hotelvoice.hotel.store import (
     MIGRATIONS,
     AsyncStore,
@@ -29,6 +28,7 @@ from hotelvoice.hotel.store import (
     Store,
     StoreError,
 )
+from hotelvoice.properties.model import Property, RoomType
 
 START = dt.date(2026, 12, 1)  # a Tuesday
 NOW = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)  # 10:00 in New York, on START

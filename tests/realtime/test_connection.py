@@ -17,13 +17,13 @@ import pytest
 import trio
 import trio.testing
 
-from hotelvoice.realtime import events as rt
 from hotelvoice.realtime.connection import (
     RealtimeClosed,
     RealtimeConnectError,
     RealtimeConnection,
     open_realtime,
 )
+from hotelvoice.wire import realtime as rt
 from tests.fakes.realtime_server import FakeRealtimeServer, start_fake_realtime
 
 API_KEY = "sk-test"

@@ -23,8 +23,8 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
-from hotelvoice.realtime import events as rt
 from hotelvoice.realtime.connection import RealtimeConnection, open_realtime
+from hotelvoice.wire import realtime as rt
 from tests.fakes.openai_models import validate_server_event
 from tests.fakes.realtime_server import (
     DEFAULT_TRANSCRIPT,

@@ -16,13 +16,13 @@ import numpy.typing as npt
 import pytest
 import trio
 
-from hotelvoice import cli
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.wav import read_wav, write_wav
 from hotelvoice.softphone.client import CallOptions, CallRecord, SoftphoneCall
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.recording import build_report, format_report, stereo
 from hotelvoice.softphone.script import CallerLine, load_lines, parse_entry
+from hotelvoice.web import cli
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, FRONT_DESK, PUBLIC_URL, Stack
 
 TIMEOUT = 30

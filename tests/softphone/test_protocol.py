@@ -26,9 +26,9 @@ from hotelvoice.softphone.protocol import (
     sign,
     socket_url,
 )
-from hotelvoice.telephony import messages as tw
 from hotelvoice.telephony.signatures import SignatureValidator
-from hotelvoice.telephony.twiml import connect_stream_twiml
+from hotelvoice.wire import twilio as tw
+from hotelvoice.wire.twiml import connect_stream_twiml
 
 TOKEN = "auth-token"
 

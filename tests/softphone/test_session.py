@@ -19,7 +19,7 @@ import trio
 from hotelvoice.softphone.client import CallRecord, StreamClosed, StreamSession
 from hotelvoice.softphone.protocol import StreamTwiml
 from hotelvoice.softphone.script import CallerLine, TurnTaking
-from hotelvoice.telephony import messages as tw
+from hotelvoice.wire import twilio as tw
 
 STREAM_SID = "MZ" + "0" * 32
 

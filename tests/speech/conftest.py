@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from hotelvoice.hotel.properties import load_properties
-from hotelvoice.hotel.property import Property
-from hotelvoice.speech.grammar import hotel_grammar
+from hotelvoice.engine.grammar import hotel_grammar
+from hotelvoice.properties.book import load_properties
+from hotelvoice.properties.model import Property
 from hotelvoice.speech.stt import Recognizer
 from hotelvoice.speech.tts import Speaker
 

@@ -8,14 +8,14 @@ import random
 import attrs
 import pytest
 
-from hotelvoice.hotel.extraction import Intent, classify_intent
-from hotelvoice.hotel.property import Property, RoomType
+from hotelvoice.engine.grammar import hotel_grammar
+from hotelvoice.language.extraction import Intent, classify_intent
+from hotelvoice.properties.model import Property, RoomType
 from hotelvoice.speech import SpeechError
 from hotelvoice.speech.grammar import (
     closed_set_grammar,
     dictionary_subset,
     grammar_words,
-    hotel_grammar,
     in_dictionary,
     spoken_number,
     words_of,

@@ -9,10 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from hotelvoice.hotel.extraction import classify_intent
-from hotelvoice.hotel.property import Property
+from hotelvoice.engine.grammar import hotel_grammar
+from hotelvoice.language.extraction import classify_intent
+from hotelvoice.properties.model import Property
 from hotelvoice.speech import SpeechError
-from hotelvoice.speech.grammar import closed_set_grammar, hotel_grammar, words_of
+from hotelvoice.speech.grammar import closed_set_grammar, words_of
 from hotelvoice.speech.stt import Recognizer, telephone_band
 from hotelvoice.speech.tts import Speaker
 

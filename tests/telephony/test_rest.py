@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from hotelvoice.telephony.rest import CallAlreadyEnded, TwilioRest, TwilioRestError
-from hotelvoice.telephony.twiml import dial_twiml
+from hotelvoice.wire.twiml import dial_twiml
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
 
 ACCOUNT_SID = "AC" + "a1" * 16

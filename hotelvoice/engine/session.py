@@ -1,0 +1,616 @@
+"""One offline model session: the Realtime GA protocol, spoken by a local speech loop.
+
+Client events come in as JSON text (exactly what the bridge or an ``openai`` client sends);
+server events go out the same way, shaped as the GA API shapes them. Inside:
+
+* **ears** (a task): the caller's audio (μ-law 8 kHz or PCM16 24 kHz, as the session asked)
+  → 16 kHz through the codec's streaming resampler → the endpointer (speech start and end at
+  their true stream times) → the grammar recogniser; blocking work goes through
+  ``trio.to_thread`` in batches;
+* **brain**: :class:`~hotelvoice.engine.policy.ConciergePolicy` decides what to say or
+  which tool to call;
+* **voice** (a task per response): espeak speech, resampled to the session's output format,
+  streamed as ``response.output_audio.delta`` with its transcript; ``response.cancel`` and a
+  caller barging in (``interrupt_response``) cut it short with ``status: cancelled``.
+
+Tool calls use the real function-call protocol: a ``function_call`` item and
+``response.function_call_arguments.done``, then the client's ``function_call_output`` and
+``response.create``. Text conversations (``output_modalities: ["text"]``, user text items)
+work too, for clients without audio.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import math
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+import trio
+
+from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
+from hotelvoice.codec.resample import StreamResampler
+from hotelvoice.engine.phrases import spoken_words
+from hotelvoice.engine.policy import CallTool, ConciergePolicy, Say
+from hotelvoice.engine.speech import SpeechKit
+from hotelvoice.properties.model import Property
+from hotelvoice.speech.vad import SpeechAudio, SpeechEnded, SpeechStarted
+
+log = logging.getLogger(__name__)
+
+ASR_RATE = 16000
+DELTA_MS = 100  # audio per output delta
+MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
+VOICES_WITH_GENDER = ("en-us+f2", "en-us+m3")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def default_session(model: str) -> dict[str, Any]:
+    """What ``session.created`` reports: the GA defaults (PCM 24 kHz, server VAD)."""
+    pcm = {"type": "audio/pcm", "rate": 24000}
+    return {
+        "type": "realtime",
+        "model": model,
+        "output_modalities": ["audio"],
+        "instructions": "",
+        "audio": {
+            "input": {
+                "format": dict(pcm),
+                "noise_reduction": None,
+                "transcription": None,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 300,
+                    "idle_timeout_ms": None,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
+            },
+            "output": {"format": dict(pcm), "voice": "marin", "speed": 1.0},
+        },
+        "tools": [],
+        "tool_choice": "auto",
+        "max_output_tokens": "inf",
+        "tracing": None,
+        "truncation": "auto",
+        "prompt": None,
+        "include": None,
+    }
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and "type" not in value and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+@attrs.define(eq=False)
+class _Response:
+    response_id: str
+    modality: str  # "audio" or "text"
+    item_id: str = ""
+    cancel_reason: str | None = None
+    done: bool = False
+    sent_ms: int = 0
+
+
+class LocalSession:
+    """The server side of one Realtime connection to the offline engine."""
+
+    def __init__(
+        self,
+        *,
+        kit: SpeechKit,
+        prop: Property,
+        today_fn: Callable[[], Any],
+        emit: Callable[[dict[str, Any]], None],
+        model: str = "hotelvoice-local",
+    ) -> None:
+        self.kit = kit
+        self.property = prop
+        self._emit_raw = emit
+        self.config = default_session(model)
+        self.conversation_id = new_id("conv")
+        self.policy = ConciergePolicy(prop, today=today_fn(), tools=frozenset())
+        self.items: dict[str, dict[str, Any]] = {}
+        self._last_item: str | None = None
+        self._function_calls: dict[str, str] = {}  # call_id -> tool name
+        self._tool_results: list[tuple[str, str]] = []  # (name, output) awaiting response.create
+        self._user_text: list[str] = []  # text messages awaiting response.create
+        self._responses = 0
+        self._active: _Response | None = None
+        self._item_audio_ms: dict[str, int] = {}
+        self._nursery: trio.Nursery | None = None
+        self._ears_in, self._ears_out = trio.open_memory_channel[bytes](math.inf)
+        # Audio position: ms of caller audio received, in the session's input format.
+        self._input_resampler: StreamResampler | None = None
+        self._input_format: tuple[str, int] | None = None
+        self._detector = kit.detector()
+        self._recognizer: Any = None  # created off the loop when the session starts
+        self._listening = False  # the recogniser is in an utterance
+        self._speech_item: str | None = None
+        self._speaking_caller = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve the session until cancelled. Waits for the recogniser to load first."""
+        self._recognizer = await trio.to_thread.run_sync(self.kit.recognizer, self.property)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._emit("session.created", session=copy.deepcopy(self.config))
+            task_status.started()
+            nursery.start_soon(self._ears)
+
+    # ------------------------------------------------------------------ client events
+
+    def handle(self, text: str) -> None:
+        """One client event (JSON text). Never raises: problems become ``error`` events."""
+        try:
+            event = json.loads(text)
+        except ValueError:
+            self._error("invalid_json", "The event is not valid JSON.")
+            return
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            self._error("invalid_event", "An event must be an object with a type.")
+            return
+        handler = _HANDLERS.get(event["type"])
+        if handler is None:
+            self._error("invalid_event_type", f"Unknown event type {event['type']!r}.", event)
+            return
+        try:
+            handler(self, event)
+        except (KeyError, TypeError, ValueError) as exc:
+            self._error("invalid_value", f"Malformed {event['type']}: {exc}", event)
+
+    def _on_session_update(self, event: dict[str, Any]) -> None:
+        session = event["session"]
+        if not isinstance(session, dict):
+            raise TypeError("session must be an object")
+        _merge(self.config, session)
+        names = frozenset(
+            tool["name"] for tool in self.config.get("tools") or [] if isinstance(tool, dict)
+        )
+        self.policy.tools = names
+        self._emit("session.updated", session=copy.deepcopy(self.config))
+
+    def _on_append(self, event: dict[str, Any]) -> None:
+        audio = base64.b64decode(event["audio"], validate=True)
+        self._ears_in.send_nowait(audio)
+
+    def _on_commit(self, event: dict[str, Any]) -> None:
+        item_id = new_id("item")
+        self._commit_user_audio(item_id)
+
+    def _commit_user_audio(self, item_id: str) -> None:
+        self._emit(
+            "input_audio_buffer.committed", item_id=item_id, previous_item_id=self._last_item
+        )
+        self._add_item(
+            {
+                "id": item_id,
+                "type": "message",
+                "role": "user",
+                "status": "completed",
+                "content": [{"type": "input_audio", "transcript": None}],
+            }
+        )
+
+    def _on_clear(self, event: dict[str, Any]) -> None:
+        self._ears_in.send_nowait(b"")  # the ears reset the detector in their own thread
+        self._emit("input_audio_buffer.cleared")
+
+    def _on_item_create(self, event: dict[str, Any]) -> None:
+        item = dict(event["item"])
+        kind = item["type"]
+        if kind == "function_call_output":
+            name = self._function_calls.get(item["call_id"])
+            if name is None:
+                self._error(
+                    "invalid_value",
+                    f"Tool call ID '{item['call_id']}' not found in conversation.",
+                    event,
+                )
+                return
+            self._tool_results.append((name, str(item["output"])))
+        elif kind == "function_call":
+            self._function_calls[item["call_id"]] = item["name"]
+        elif kind == "message":
+            text = " ".join(
+                str(part.get("text") or "")
+                for part in item.get("content") or []
+                if isinstance(part, dict)
+            ).strip()
+            if item.get("role") == "system":
+                self.policy.note(text)
+            elif item.get("role") == "user" and text:
+                self._user_text.append(text)
+        item.setdefault("id", new_id("item"))
+        item["object"] = "realtime.item"
+        item["status"] = "completed"
+        self._add_item(item)
+
+    def _on_truncate(self, event: dict[str, Any]) -> None:
+        item_id, end_ms = event["item_id"], int(event["audio_end_ms"])
+        have = self._item_audio_ms.get(item_id)
+        if item_id not in self.items or have is None:
+            self._error("invalid_value", f"Item with id '{item_id}' not found.", event)
+            return
+        if end_ms > have:
+            self._error(
+                "invalid_value",
+                f"Audio content of {have}ms is already shorter than {end_ms}ms",
+                event,
+            )
+            return
+        self._emit(
+            "conversation.item.truncated",
+            item_id=item_id,
+            content_index=event.get("content_index", 0),
+            audio_end_ms=end_ms,
+        )
+
+    def _on_item_delete(self, event: dict[str, Any]) -> None:
+        if self.items.pop(event["item_id"], None) is None:
+            self._error("invalid_value", f"Item with id '{event['item_id']}' not found.", event)
+            return
+        self._emit("conversation.item.deleted", item_id=event["item_id"])
+
+    def _on_response_create(self, event: dict[str, Any]) -> None:
+        if self._active is not None:
+            self._error(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: "
+                f"{self._active.response_id}.",
+                event,
+            )
+            return
+        instructions = str((event.get("response") or {}).get("instructions") or "").lower()
+        action: Say | CallTool
+        if self._tool_results:
+            name, output = self._tool_results.pop(0)
+            self._tool_results.clear()
+            action = self.policy.on_tool_result(name, output)
+        elif "goodbye" in instructions or "call is ending" in instructions:
+            action = self.policy.goodbye()
+        elif "silent" in instructions or "still there" in instructions:
+            action = self.policy.reprompt()
+        elif self._user_text:
+            text = self._user_text.pop()
+            self._user_text.clear()
+            action = self.policy.on_caller(text)
+        elif self._responses == 0:
+            action = self.policy.greeting()
+        else:
+            action = Say("How else can I help you?")
+        self._start_response(action)
+
+    def _on_response_cancel(self, event: dict[str, Any]) -> None:
+        if self._active is None:
+            self._error(
+                "response_cancel_not_active",
+                "Cancellation failed: no active response found",
+                event,
+            )
+            return
+        self._active.cancel_reason = "client_cancelled"
+
+    # ------------------------------------------------------------------ ears
+
+    async def _ears(self) -> None:
+        """Turn caller audio into speech events and transcripts, batch by batch.
+
+        An empty chunk is ``input_audio_buffer.clear``: the detector starts afresh there.
+        """
+        while True:
+            batch = [await self._ears_out.receive()]
+            size = len(batch[0])
+            while batch[-1] and size < MAX_EAR_BATCH_BYTES:
+                try:
+                    more = self._ears_out.receive_nowait()
+                except trio.WouldBlock:
+                    break
+                batch.append(more)
+                size += len(more)
+            clear = not batch[-1]
+            audio = b"".join(batch)
+            if audio:
+                pcm = self._to_asr_rate(audio)
+                events = await trio.to_thread.run_sync(self._hear, pcm)
+                for kind, value in events:
+                    if kind == "started":
+                        self._caller_started(int(value))
+                    elif kind == "ended":
+                        self._caller_stopped(int(value[0]), str(value[1]))
+            if clear:
+                await trio.to_thread.run_sync(self._forget)
+
+    def _to_asr_rate(self, audio: bytes) -> npt.NDArray[np.int16]:
+        fmt = self.config["audio"]["input"]["format"] or {}
+        kind = fmt.get("type", "audio/pcm")
+        rate = 8000 if kind in ("audio/pcmu", "audio/pcma") else int(fmt.get("rate", 24000))
+        if self._input_format != (kind, rate):
+            self._input_format = (kind, rate)
+            self._input_resampler = StreamResampler(rate, ASR_RATE)
+        assert self._input_resampler is not None
+        if kind == "audio/pcmu":
+            samples = ulaw_decode(audio)
+        else:
+            samples = np.frombuffer(audio[: len(audio) & ~1], "<i2").astype(np.int16)
+        return self._input_resampler.process(samples)
+
+    def _hear(self, pcm: npt.NDArray[np.int16]) -> list[tuple[str, Any]]:
+        """In a worker thread: the detector and the recogniser over one batch.
+
+        The recogniser decodes while the caller speaks (it holds the first half second to
+        set the level), so little of the search is left when the detector decides the
+        caller has stopped: that wait is the caller's, before the agent can answer."""
+        out: list[tuple[str, Any]] = []
+        for event in self._detector.feed(pcm):
+            if isinstance(event, SpeechStarted):
+                self._recognizer.start()
+                self._listening = True
+                out.append(("started", event.at_ms))
+            elif isinstance(event, SpeechAudio) and self._listening:
+                self._recognizer.feed(event.pcm)
+            elif isinstance(event, SpeechEnded) and self._listening:
+                self._listening = False
+                out.append(("ended", (event.at_ms, self._recognizer.finish().text)))
+        return out
+
+    def _forget(self) -> None:
+        """In a worker thread: ``input_audio_buffer.clear``: the detector starts afresh and
+        an utterance being recognised is dropped (the next ``start`` abandons it)."""
+        self._detector.reset()
+        self._listening = False
+
+    def _caller_started(self, at_ms: int) -> None:
+        self._speech_item = new_id("item")
+        self._emit(
+            "input_audio_buffer.speech_started", item_id=self._speech_item, audio_start_ms=at_ms
+        )
+        detection = self.config["audio"]["input"].get("turn_detection") or {}
+        if detection.get("interrupt_response") and self._active is not None:
+            self._active.cancel_reason = "turn_detected"
+
+    def _caller_stopped(self, at_ms: int, text: str) -> None:
+        item_id = self._speech_item or new_id("item")
+        self._speech_item = None
+        self._emit("input_audio_buffer.speech_stopped", item_id=item_id, audio_end_ms=at_ms)
+        self._commit_user_audio(item_id)
+        self._emit(
+            "conversation.item.input_audio_transcription.completed",
+            item_id=item_id,
+            content_index=0,
+            transcript=text,
+            usage={"type": "duration", "seconds": 0.0},
+        )
+        detection = self.config["audio"]["input"].get("turn_detection") or {}
+        if detection.get("create_response", True) and self._active is None:
+            self._start_response(self.policy.on_caller(text))
+
+    # ------------------------------------------------------------------ voice
+
+    def _start_response(self, action: Say | CallTool) -> None:
+        modality = "text" if self.config.get("output_modalities") == ["text"] else "audio"
+        response = _Response(new_id("resp"), modality)
+        self._active = response
+        self._responses += 1
+        self._emit("response.created", response=self._response_object(response, "in_progress", []))
+        if self._nursery is None:
+            return
+        if isinstance(action, CallTool):
+            self._nursery.start_soon(self._call_tool, response, action)
+        else:
+            self._nursery.start_soon(self._say, response, action)
+
+    async def _call_tool(self, response: _Response, action: CallTool) -> None:
+        await trio.lowlevel.checkpoint()
+        call_id = new_id("call")
+        response.item_id = new_id("item")
+        arguments = json.dumps(action.arguments, separators=(",", ":"))
+        item = {
+            "id": response.item_id,
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "in_progress",
+            "name": action.name,
+            "call_id": call_id,
+            "arguments": "",
+        }
+        self._function_calls[call_id] = action.name
+        ids = {"response_id": response.response_id, "item_id": response.item_id, "output_index": 0}
+        self._output_item("added", response, item)
+        self._add_item(item, emit_done=False)
+        self._emit(
+            "response.function_call_arguments.delta", call_id=call_id, delta=arguments, **ids
+        )
+        self._emit(
+            "response.function_call_arguments.done",
+            call_id=call_id,
+            name=action.name,
+            arguments=arguments,
+            **ids,
+        )
+        final = dict(item, status="completed", arguments=arguments)
+        self.items[response.item_id] = final
+        self._output_item("done", response, final)
+        self._emit("conversation.item.done", item=copy.deepcopy(final))
+        self._finish(response, "completed", [final])
+
+    async def _say(self, response: _Response, action: Say) -> None:
+        response.item_id = new_id("item")
+        item = {
+            "id": response.item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        self._output_item("added", response, item)
+        self._add_item(item, emit_done=False)
+        ids = {
+            "response_id": response.response_id,
+            "item_id": response.item_id,
+            "output_index": 0,
+            "content_index": 0,
+        }
+        if response.modality == "text":
+            self._emit("response.content_part.added", part={"type": "text", "text": ""}, **ids)
+            self._emit("response.output_text.delta", delta=action.text, **ids)
+            self._emit("response.output_text.done", text=action.text, **ids)
+            part = {"type": "text", "text": action.text}
+            self._emit("response.content_part.done", part=part, **ids)
+            content = [{"type": "output_text", "text": action.text}]
+            self._close_item(response, item, content, "completed")
+            return
+        self._emit("response.content_part.added", part={"type": "audio", "transcript": ""}, **ids)
+        encode, bytes_per_ms, rate = self._output_codec()
+        # The voice gets words ("one hundred eighty nine dollars", not "$189.00"); the
+        # transcript keeps the text as written.
+        pcm = await trio.to_thread.run_sync(self.kit.speak, spoken_words(action.text), rate)
+        audio = encode(pcm)
+        step = bytes_per_ms * DELTA_MS
+        self._item_audio_ms[response.item_id] = 0
+        for start in range(0, len(audio), step):
+            if response.cancel_reason is not None:
+                break
+            chunk = audio[start : start + step]
+            self._emit(
+                "response.output_audio.delta",
+                delta=base64.b64encode(chunk).decode("ascii"),
+                **ids,
+            )
+            self._item_audio_ms[response.item_id] += len(chunk) // bytes_per_ms
+            await trio.lowlevel.checkpoint()  # lets a cancel or a barge-in in between deltas
+        transcript = action.text
+        self._emit("response.output_audio_transcript.delta", delta=transcript, **ids)
+        self._emit("response.output_audio.done", **ids)
+        self._emit("response.output_audio_transcript.done", transcript=transcript, **ids)
+        part = {"type": "audio", "transcript": transcript}
+        self._emit("response.content_part.done", part=part, **ids)
+        status = "completed" if response.cancel_reason is None else "cancelled"
+        content = [{"type": "output_audio", "transcript": transcript}]
+        self._close_item(response, item, content, status)
+
+    def _close_item(
+        self,
+        response: _Response,
+        item: dict[str, Any],
+        content: list[dict[str, Any]],
+        status: str,
+    ) -> None:
+        final = dict(item, status="completed" if status == "completed" else "incomplete")
+        final["content"] = content
+        self.items[response.item_id] = final
+        self._output_item("done", response, final)
+        self._emit("conversation.item.done", item=copy.deepcopy(final))
+        self._finish(response, status, [final])
+
+    def _output_codec(
+        self,
+    ) -> tuple[Callable[[npt.NDArray[np.int16]], bytes], int, int]:
+        fmt = self.config["audio"]["output"]["format"] or {}
+        if fmt.get("type") == "audio/pcmu":
+            return ulaw_encode, 8, 8000
+        rate = int(fmt.get("rate", 24000))
+        return (lambda pcm: pcm.astype("<i2").tobytes()), rate * 2 // 1000, rate
+
+    def _finish(self, response: _Response, status: str, output: list[dict[str, Any]]) -> None:
+        response.done = True
+        if self._active is response:
+            self._active = None
+        details: dict[str, Any] | None = None
+        if status == "cancelled":
+            details = {"type": "cancelled", "reason": response.cancel_reason or "client_cancelled"}
+        self._emit(
+            "response.done",
+            response=self._response_object(response, status, output, details),
+        )
+
+    def _response_object(
+        self,
+        response: _Response,
+        status: str,
+        output: list[dict[str, Any]],
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        out_format = copy.deepcopy(self.config["audio"]["output"]["format"])
+        return {
+            "object": "realtime.response",
+            "id": response.response_id,
+            "status": status,
+            "status_details": details,
+            "output": copy.deepcopy(output),
+            "conversation_id": self.conversation_id,
+            "output_modalities": [response.modality],
+            "max_output_tokens": "inf",
+            "audio": {
+                "output": {
+                    "format": out_format,
+                    "voice": self.config["audio"]["output"]["voice"],
+                }
+            },
+            "usage": None,
+            "metadata": None,
+        }
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _output_item(self, stage: str, response: _Response, item: dict[str, Any]) -> None:
+        self._emit(
+            f"response.output_item.{stage}",
+            response_id=response.response_id,
+            output_index=0,
+            item=copy.deepcopy(item),
+        )
+
+    def _add_item(self, item: dict[str, Any], *, emit_done: bool = True) -> None:
+        item.setdefault("object", "realtime.item")
+        self.items[item["id"]] = item
+        previous, self._last_item = self._last_item, item["id"]
+        self._emit("conversation.item.added", previous_item_id=previous, item=copy.deepcopy(item))
+        if emit_done:
+            self._emit("conversation.item.done", item=copy.deepcopy(item))
+
+    def _emit(self, type: str, **fields: Any) -> None:
+        self._emit_raw({"type": type, "event_id": new_id("event"), **fields})
+
+    def _error(self, code: str, message: str, event: dict[str, Any] | None = None) -> None:
+        error: dict[str, Any] = {
+            "type": "invalid_request_error",
+            "code": code,
+            "message": message,
+            "param": None,
+            "event_id": (event or {}).get("event_id"),
+        }
+        log.info("local engine: %s: %s", code, message)
+        self._emit("error", error=error)
+
+
+_HANDLERS: dict[str, Callable[[LocalSession, dict[str, Any]], None]] = {
+    "session.update": LocalSession._on_session_update,
+    "input_audio_buffer.append": LocalSession._on_append,
+    "input_audio_buffer.commit": LocalSession._on_commit,
+    "input_audio_buffer.clear": LocalSession._on_clear,
+    "conversation.item.create": LocalSession._on_item_create,
+    "conversation.item.truncate": LocalSession._on_truncate,
+    "conversation.item.delete": LocalSession._on_item_delete,
+    "response.create": LocalSession._on_response_create,
+    "response.cancel": LocalSession._on_response_cancel,
+}
