@@ -55,13 +55,6 @@ class PlaybackLedger:
         self._unmarked_item = ""
         self._unmarked_bytes = 0
 
-    def record_chunk(self, item_id: str, nbytes: int) -> str:
-        """Record a chunk sent for ``item_id``; returns the mark name to send after it."""
-        self.record_audio(item_id, nbytes)
-        name = self.mark()
-        assert name is not None
-        return name
-
     def record_audio(self, item_id: str, nbytes: int) -> None:
         """Record audio sent for ``item_id`` that the next :meth:`mark` will cover."""
         if self._unmarked_bytes and item_id != self._unmarked_item:

@@ -69,7 +69,6 @@ class ConciergePolicy:
         self.tools = tools  # the tools the session offers; missing ones are not called
         self.slots = Slots()
         self.offered: dict[str, Any] | None = None  # the best offer last quoted
-        self.lead_saved = False
         self.awaiting: str | None = None  # last question: dates, party, name, book, transfer
         self.offered_transfer: extraction.TransferIntent | None = None
         self.misunderstood = 0
@@ -271,7 +270,6 @@ class ConciergePolicy:
         if name == "check_availability":
             return self._offer(result)
         if name == "create_lead":
-            self.lead_saved = True
             who = f", {self.slots.name}" if self.slots.name else ""
             return Say(
                 f"Thank you{who}. I've passed your request to our reservations team, who will "

@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 ASR_RATE = 16000
 DELTA_MS = 100  # audio per output delta
 MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
-VOICES_WITH_GENDER = ("en-us+f2", "en-us+m3")
 
 
 def new_id(prefix: str) -> str:
@@ -143,7 +142,6 @@ class LocalSession:
         self._recognizer: Any = None  # created off the loop when the session starts
         self._listening = False  # the recogniser is in an utterance
         self._speech_item: str | None = None
-        self._speaking_caller = False
 
     # ------------------------------------------------------------------ lifecycle
 

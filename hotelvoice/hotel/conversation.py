@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -73,7 +73,6 @@ class ReturningGuest:
     reservation_id: str | None = None
     reservation_dates: tuple[dt.date, dt.date] | None = None
     room_type: str | None = None
-    last_call: dt.datetime | None = None
 
 
 def property_instructions(prop: Property, utc_now: dt.datetime) -> str:
@@ -194,11 +193,6 @@ class Conversation:
                     f"{arrive.isoformat()} to {leave.isoformat()}."
                 )
         return notes
-
-    @staticmethod
-    def inject(text: str) -> dict[str, Any]:
-        """A mid-call note for the model (e.g. a reservation number found by staff)."""
-        return rt.system_text_item(text)
 
     # ------------------------------------------------------------------ events
 
@@ -334,14 +328,3 @@ def _count(n: int, singular: str, plural: str | None = None) -> str:
 
 def _is_error(result: object) -> bool:
     return isinstance(result, dict) and "error" in result
-
-
-def transcript_lines(turns: Sequence[Turn]) -> list[str]:
-    """The turns as ``role: text`` lines (tools as ``tool name(args) -> result``)."""
-    lines = []
-    for turn in turns:
-        if turn.role == "tool":
-            lines.append(f"tool {turn.tool_name}({turn.tool_arguments}) -> {turn.tool_result}")
-        else:
-            lines.append(f"{turn.role}: {turn.text}")
-    return lines

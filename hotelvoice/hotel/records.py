@@ -67,7 +67,6 @@ class CallRecords:
             reservation_id=latest.id if latest else None,
             reservation_dates=(latest.check_in, latest.check_out) if latest else None,
             room_type=latest.room_type if latest else None,
-            last_call=calls[0].started_at if calls else None,
         )
 
 

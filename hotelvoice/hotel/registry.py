@@ -295,10 +295,6 @@ class FunctionRegistry:
         """The GA session's tool list, in registration order; a fresh copy each time."""
         return [copy.deepcopy(dict(t.tool)) for t in self._tools.values()]
 
-    def list_functions(self) -> list[str]:
-        """The registered tool names, in registration order."""
-        return list(self._tools)
-
     def schema(self, name: str) -> dict[str, Any]:
         """The session tool entry of ``name`` (as in :meth:`tools`). Raises KeyError if unknown."""
         return copy.deepcopy(dict(self._tools[name].tool))
@@ -381,13 +377,6 @@ class FunctionRegistry:
             log.exception("call %s: tool %s returned a result with no JSON form", call_id, name)
             return _error(f"{name} failed; {APOLOGY}")
         return ToolOutcome(output)
-
-    async def execute_call(self, call: ToolCall, context: CallContext) -> ToolOutcome:
-        """Run ``call`` with the :class:`CallContext` itself as the tool context.
-
-        Waits and never raises as :meth:`execute`.
-        """
-        return await self.execute(call.name, call.arguments, context=context, call_id=call.call_id)
 
     def _fail(self, kind: str, call_id: str, name: str, message: str) -> ToolOutcome:
         self.failures[kind] += 1

@@ -9,8 +9,8 @@ sides and the voice-to-voice latency of each answer.
   :class:`hotelvoice.speech.vad.SpeechDetector` at 8 kHz, upsampled to 16 kHz and decoded by
   :class:`hotelvoice.speech.stt.Recognizer`, a turn at a time, with the offline concierge's
   phrases for the property when the server answers with its offline engine (a generic
-  grammar otherwise, approximate). Without the speech package, segments come from signal
-  energy and show as ``[agent audio 1.2 s]``.
+  grammar otherwise, approximate). Without speech (or if the detector fails), segments come
+  from signal energy and show as ``[agent audio 1.2 s]``.
 * Latency: for each caller line, from its last sample to the agent's first audible sample
   after it (before the next line), and the mean over the answered lines. A line the agent
   was still talking over when it ended is marked "talked over", not timed.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 import attrs
 import numpy as np
@@ -34,11 +34,15 @@ from hotelvoice.codec.g711 import ulaw_decode
 from hotelvoice.codec.levels import rms_dbfs
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.codec.wav import interleave, write_wav
+from hotelvoice.engine import phrases
 from hotelvoice.properties.model import Property
 from hotelvoice.softphone.client import CallRecord
 from hotelvoice.softphone.playout import PlayedAudio
 from hotelvoice.softphone.protocol import FRAME_BYTES, MULAW_RATE
 from hotelvoice.softphone.script import LineTiming
+from hotelvoice.speech.grammar import closed_set_grammar
+from hotelvoice.speech.stt import Recognizer
+from hotelvoice.speech.vad import SpeechDetector, SpeechEnded, SpeechStarted
 
 __all__ = [
     "GENERIC_AGENT_SENTENCES",
@@ -189,23 +193,9 @@ def energy_segments(
     return segments
 
 
-class _Detector(Protocol):
-    def feed(self, pcm: npt.NDArray[np.int16]) -> Sequence[object]: ...
-
-    def finish(self) -> Sequence[object]: ...
-
-
-def _detector_segments(pcm: npt.NDArray[np.int16]) -> list[Segment] | None:
-    """Segments by the speech package's detector; None if it is not installed."""
-    try:
-        from hotelvoice.speech.vad import (  # type: ignore[import-not-found, unused-ignore]
-            SpeechDetector,
-            SpeechEnded,
-            SpeechStarted,
-        )
-    except ImportError:
-        return None
-    detector: _Detector = SpeechDetector(sample_rate=MULAW_RATE)
+def _detector_segments(pcm: npt.NDArray[np.int16]) -> list[Segment]:
+    """Segments by the speech detector."""
+    detector = SpeechDetector(sample_rate=MULAW_RATE)
     bounds: list[list[float]] = []
     events: list[object] = []
     for offset in range(0, len(pcm), FRAME_BYTES):
@@ -224,44 +214,18 @@ def _detector_segments(pcm: npt.NDArray[np.int16]) -> list[Segment] | None:
     return segments
 
 
-class _Recognition(Protocol):
-    @property
-    def text(self) -> str: ...
-
-
-class _Recognizer(Protocol):
-    def recognize(self, pcm16k: npt.NDArray[np.int16]) -> _Recognition: ...
-
-
 def agent_grammar(
     prop: Property | None, *, offline: bool = False, today: dt.date | None = None
-) -> str | None:
+) -> str:
     """The grammar for the agent's side. When the server answers with its offline engine
     (``offline``) and the property is known: every reply that engine's concierge can make
     (:func:`hotelvoice.engine.phrases.agent_grammar`), which it recognises nearly word
     for word. Otherwise a generic closed set of concierge phrases, which can only be
-    approximate. None if the speech package is not installed."""
-    try:
-        from hotelvoice.engine.phrases import agent_grammar as offline_grammar
-        from hotelvoice.speech.grammar import (  # type: ignore[import-not-found, unused-ignore]
-            closed_set_grammar,
-        )
-    except ImportError:
-        return None
+    approximate."""
     if prop is not None and offline:
         when = today if today is not None else dt.datetime.now(prop.zone).date()
-        return offline_grammar(prop, when)
-    grammar: str = closed_set_grammar(GENERIC_AGENT_SENTENCES)
-    return grammar
-
-
-def _recognizer(grammar: str) -> _Recognizer | None:
-    try:
-        from hotelvoice.speech.stt import Recognizer  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return None
-    recognizer: _Recognizer = Recognizer(grammar, sample_rate=16000)
-    return recognizer
+        return phrases.agent_grammar(prop, when)
+    return closed_set_grammar(GENERIC_AGENT_SENTENCES)
 
 
 def _to_16k(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
@@ -324,7 +288,7 @@ def build_report(
 ) -> CallReport:
     """The transcript and latencies of a finished call. Blocking (speech recognition).
 
-    With ``speech`` (and the speech package installed) agent segments come from the speech
+    With ``speech`` agent segments come from the speech
     detector, are joined into turns and recognised (``offline``: the server answered with its
     offline engine, whose phrases ``prop`` determines); otherwise they come from signal
     levels and show as ``[agent audio 1.2 s]``. Recognition problems do not fail the report:
@@ -347,20 +311,16 @@ def build_report(
     texts = [_placeholder(segment) for segment in segments]
     if segments and speech:
         try:
-            grammar = agent_grammar(prop, offline=offline)
-            recognizer = _recognizer(grammar) if grammar is not None else None
-            if recognizer is None:
-                notes.append("speech recognition is not installed: agent audio not transcribed")
-            else:
-                for i, segment in enumerate(segments):
-                    text = recognizer.recognize(_to_16k(segment.pcm)).text.strip()
-                    if text:
-                        texts[i] = text
-                if prop is None or not offline:
-                    notes.append(
-                        "the agent's words are recognised with a generic grammar from the "
-                        "audio as played: read them as approximate"
-                    )
+            recognizer = Recognizer(agent_grammar(prop, offline=offline), sample_rate=16000)
+            for i, segment in enumerate(segments):
+                text = recognizer.recognize(_to_16k(segment.pcm)).text.strip()
+                if text:
+                    texts[i] = text
+            if prop is None or not offline:
+                notes.append(
+                    "the agent's words are recognised with a generic grammar from the "
+                    "audio as played: read them as approximate"
+                )
         except Exception as exc:
             notes.append(f"speech recognition failed: {type(exc).__name__}: {exc}")
     transcript = [

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import attrs
 import numpy as np
@@ -30,6 +30,8 @@ from hotelvoice.codec.wav import read_wav
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.playout import Playout
 from hotelvoice.softphone.protocol import FRAME_BYTES, MULAW_RATE, SILENCE
+from hotelvoice.speech import SpeechError
+from hotelvoice.speech.tts import Speaker
 
 __all__ = [
     "DEFAULT_VOICE",
@@ -160,23 +162,11 @@ def wav_to_mulaw(path: str | Path) -> bytes:
     return _to_mulaw(pcm, rate)
 
 
-class _Speaker(Protocol):
-    def synthesize_at(self, text: str, rate: int) -> npt.NDArray[np.int16]: ...
-
-
-def _speaker(voice: str, wpm: int) -> _Speaker:
+def _speaker(voice: str, wpm: int) -> Speaker:
     try:
-        from hotelvoice.speech import SpeechError  # type: ignore[import-not-found, unused-ignore]
-        from hotelvoice.speech.tts import Speaker  # type: ignore[import-not-found, unused-ignore]
-    except ImportError as exc:
-        raise SoftphoneError(
-            f"saying text needs the speech package ({exc}); use wav: lines instead"
-        ) from None
-    try:
-        speaker: _Speaker = Speaker(voice=voice, wpm=wpm)
+        return Speaker(voice=voice, wpm=wpm)
     except SpeechError as exc:
         raise SoftphoneError(f"cannot speak with voice {voice!r} at {wpm} wpm: {exc}") from None
-    return speaker
 
 
 def load_lines(
@@ -187,10 +177,10 @@ def load_lines(
     Blocking (speech synthesis, file reads): run it with ``trio.to_thread.run_sync``.
 
     Raises:
-        SoftphoneError: a WAV cannot be read, or text lines need ``hotelvoice.speech`` and it
-            (or its speech engine) is not installed.
+        SoftphoneError: a WAV cannot be read, or espeak-ng cannot speak text lines with
+            ``voice`` at ``wpm``.
     """
-    speaker: _Speaker | None = None
+    speaker: Speaker | None = None
     lines = []
     for entry in entries:
         if entry.kind == "dtmf":

@@ -9,9 +9,17 @@ from hypothesis import strategies as st
 from hotelvoice.calls.ledger import EchoOutcome, PlaybackLedger, Truncation
 
 
+def sent(ledger: PlaybackLedger, item_id: str, nbytes: int) -> str:
+    """Send one chunk and its mark, as the session does when a chunk reaches a mark interval."""
+    ledger.record_audio(item_id, nbytes)
+    name = ledger.mark()
+    assert name is not None
+    return name
+
+
 def test_mark_names_are_unique_and_echoes_add_heard_bytes() -> None:
     ledger = PlaybackLedger()
-    names = [ledger.record_chunk("item_a", 160) for _ in range(3)]
+    names = [sent(ledger, "item_a", 160) for _ in range(3)]
     assert len(set(names)) == 3
     assert ledger.outstanding and ledger.outstanding_marks == 3
     assert ledger.on_echo(names[0]) is EchoOutcome.HEARD
@@ -23,8 +31,8 @@ def test_mark_names_are_unique_and_echoes_add_heard_bytes() -> None:
 
 def test_barge_in_truncates_the_playing_item_at_heard_ms_and_flushes_the_rest() -> None:
     ledger = PlaybackLedger()
-    first = ledger.record_chunk("item_a", 800)
-    pending = [ledger.record_chunk("item_a", 800) for _ in range(2)]
+    first = sent(ledger, "item_a", 800)
+    pending = [sent(ledger, "item_a", 800) for _ in range(2)]
     assert ledger.on_echo(first) is EchoOutcome.HEARD
     cut, truncation = ledger.interrupt()
     assert cut == ["item_a"]
@@ -40,16 +48,16 @@ def test_barge_in_truncates_the_playing_item_at_heard_ms_and_flushes_the_rest() 
 def test_no_truncation_when_nothing_was_heard_or_nothing_is_outstanding() -> None:
     ledger = PlaybackLedger()
     assert ledger.interrupt() == ([], None)
-    ledger.record_chunk("item_a", 160)
+    sent(ledger, "item_a", 160)
     cut, truncation = ledger.interrupt()
     assert cut == ["item_a"] and truncation is None  # 0 ms heard: the API would refuse it
 
 
 def test_items_cut_in_playback_order_and_later_items_never_heard() -> None:
     ledger = PlaybackLedger()
-    a = ledger.record_chunk("item_a", 160)
-    ledger.record_chunk("item_a", 160)
-    ledger.record_chunk("item_b", 160)
+    a = sent(ledger, "item_a", 160)
+    sent(ledger, "item_a", 160)
+    sent(ledger, "item_b", 160)
     ledger.on_echo(a)
     cut, truncation = ledger.interrupt()
     assert cut == ["item_a", "item_b"]
@@ -58,7 +66,7 @@ def test_items_cut_in_playback_order_and_later_items_never_heard() -> None:
 
 def test_pcm16_bytes_per_ms() -> None:
     ledger = PlaybackLedger(bytes_per_ms=48)
-    mark = ledger.record_chunk("item", 4800)
+    mark = sent(ledger, "item", 4800)
     ledger.on_echo(mark)
     assert ledger.heard_ms("item") == 100
     with pytest.raises(ValueError, match="positive"):
@@ -75,7 +83,7 @@ def test_unknown_mark() -> None:
 )
 def test_truncation_never_exceeds_what_was_sent(sizes: list[int], heard: int) -> None:
     ledger = PlaybackLedger()
-    names = [ledger.record_chunk("item", size) for size in sizes]
+    names = [sent(ledger, "item", size) for size in sizes]
     for name in names[:heard]:
         ledger.on_echo(name)
     _, truncation = ledger.interrupt()

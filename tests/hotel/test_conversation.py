@@ -12,7 +12,6 @@ from hotelvoice.hotel.conversation import (
     Conversation,
     ReturningGuest,
     property_instructions,
-    transcript_lines,
 )
 from hotelvoice.properties.model import Property, RoomType
 from hotelvoice.wire import realtime as rt
@@ -63,9 +62,6 @@ def test_context_items_name_a_returning_guest_and_validate_as_ga_events() -> Non
     assert "returning caller: Ada Lovelace" in texts[1]
     assert "res_1 (king) from 2026-12-24 to 2026-12-27" in texts[2]
     assert conversation.guest.name == "Ada Lovelace"
-    injected = Conversation.inject("Staff note: the guest is a VIP.")
-    ConversationItemCreateEvent.model_validate(injected)
-    assert injected["item"]["role"] == "system"
 
 
 def test_turns_guest_details_and_summary() -> None:
@@ -105,9 +101,8 @@ def test_turns_guest_details_and_summary() -> None:
     assert "create lead, transfer to human" in summary
     assert "Transferred to front desk." in summary
     assert "Call lasted 180 s with 1 caller turn; ended: transferred." in summary
-    lines = transcript_lines(conversation.turns)
-    assert lines[0] == "assistant: Sunset Inn, hello!"
-    assert lines[2].startswith("tool create_lead(")
+    assert conversation.turns[0].text == "Sunset Inn, hello!"
+    assert conversation.turns[2].tool_name == "create_lead"
 
 
 def test_what_the_caller_says_fills_in_dates_and_party_when_no_tool_did() -> None:

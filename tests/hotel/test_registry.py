@@ -82,6 +82,10 @@ def arguments_of(names: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in names.items() if name != "seen"}
 
 
+def tool_names(registry: FunctionRegistry) -> list[str]:
+    return [tool["name"] for tool in registry.tools()]
+
+
 def error_of(outcome: ToolOutcome) -> str:
     body = json.loads(outcome.output)
     assert list(body) == ["error"]
@@ -218,7 +222,7 @@ def test_explicit_name_and_description_win() -> None:
         """Not what the model sees."""
         return "ok"
 
-    assert registry.list_functions() == ["get_rates"]
+    assert tool_names(registry) == ["get_rates"]
     assert registry.schema("get_rates")["description"] == "Tonight's rates."
 
 
@@ -252,7 +256,7 @@ def test_only_one_parameter_may_take_the_context() -> None:
         TypeError, match=r"only one parameter may take the context, got \['call', 'context'\]"
     ):
         registry.register(greedy)
-    assert registry.list_functions() == []
+    assert tool_names(registry) == []
 
 
 @pytest.mark.parametrize("timeout", [0, -1.0, float("nan")])
@@ -276,7 +280,7 @@ def test_unsupported_annotation_is_a_type_error_naming_the_parameter(annotation:
     registry = FunctionRegistry()
     with pytest.raises(TypeError, match="parameter 'x'"):
         registry.register(tool_with(annotation))
-    assert registry.list_functions() == []
+    assert tool_names(registry) == []
 
 
 def test_unannotated_and_variadic_parameters_are_refused() -> None:
@@ -301,7 +305,7 @@ def test_duplicate_and_invalid_names_are_refused() -> None:
         registry.register(tool_with(str))
     with pytest.raises(ValueError, match="must be 1-64"):
         registry.register(tool_with(str), name="has space")
-    assert registry.list_functions() == ["tool"]
+    assert tool_names(registry) == ["tool"]
 
 
 def test_register_returns_the_function_unchanged_in_every_form() -> None:
@@ -319,7 +323,7 @@ def test_register_returns_the_function_unchanged_in_every_form() -> None:
     assert registry.register(plain) is plain
     assert registry.register(name="renamed")(named) is named
     assert registry.register(explicit, parameters={"type": "object"}) is explicit
-    assert registry.list_functions() == ["plain", "renamed", "explicit"]
+    assert tool_names(registry) == ["plain", "renamed", "explicit"]
 
 
 def test_tools_are_valid_ga_session_tools_with_no_unknown_keys() -> None:
@@ -373,7 +377,7 @@ async def test_sync_and_async_tools_run_and_their_results_are_json() -> None:
     assert not registry.failures
 
 
-async def test_context_is_injected_and_execute_call_passes_the_call_context() -> None:
+async def test_context_is_injected_and_the_adapter_passes_the_call_context() -> None:
     registry = FunctionRegistry(context_type=CallContext)
     seen: list[object] = []
 
@@ -384,7 +388,8 @@ async def test_context_is_injected_and_execute_call_passes_the_call_context() ->
 
     outcome = await registry.execute("whoami", '{"greeting": "hi"}', context=CONTEXT)
     assert json.loads(outcome.output) == "hi +15550001111"
-    outcome = await registry.execute_call(ToolCall("c1", "whoami", '{"greeting": "yo"}'), CONTEXT)
+    call = ToolCall("c1", "whoami", '{"greeting": "yo"}')
+    outcome = await RegistryAdapter(registry).execute(call, CONTEXT)
     assert json.loads(outcome.output) == "yo +15550001111"
     assert seen == [CONTEXT, CONTEXT]
 
@@ -831,7 +836,7 @@ def test_explicit_schemas_the_validator_or_function_cannot_honour_are_refused() 
                 "additionalProperties": False,
             },
         )
-    assert registry.list_functions() == []
+    assert tool_names(registry) == []
 
 
 # ---------------------------------------------------------------------- the call's interface
