@@ -22,6 +22,7 @@ from hotelvoice.softphone.client import CallOptions, CallRecord, SoftphoneCall
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.recording import build_report, format_report, stereo
 from hotelvoice.softphone.script import CallerLine, load_lines, parse_entry
+from hotelvoice.speech.tts import Speaker
 from hotelvoice.web import cli
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, FRONT_DESK, PUBLIC_URL, Stack
 
@@ -349,18 +350,16 @@ def test_cli_without_a_server_exits_1(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 # --------------------------------------------------------------------------------------------
-# With the speech package: the caller speaks, the agent's words are recognised
+# With speech: the caller speaks, the agent's words are recognised
 # --------------------------------------------------------------------------------------------
 
 
 async def test_spoken_lines_and_a_recognised_agent(stack: Stack) -> None:
-    tts = pytest.importorskip("hotelvoice.speech.tts")
-    pytest.importorskip("hotelvoice.speech.stt")
     lines = await trio.to_thread.run_sync(
         lambda: load_lines([parse_entry("I would like to book a room")])
     )
     assert len(lines[0].audio) > RATE // 2  # over half a second of speech
-    agent_voice = tts.Speaker("en-us+f2")
+    agent_voice = Speaker("en-us+f2")
     greeting = ulaw_encode(agent_voice.synthesize_at("thank you for calling", RATE))
     records: list[CallRecord] = []
 
