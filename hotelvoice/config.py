@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import attrs
 from dotenv import dotenv_values
 
+from hotelvoice.loopback import is_loopback_url
+
 log = logging.getLogger(__name__)
 
 
@@ -150,11 +152,6 @@ def _check_url(name: str, value: str, schemes: set[str]) -> None:
         raise ConfigError(f"{name} must be a {'/'.join(sorted(schemes))} URL, not {value!r}")
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
-
-
 def settings_from_env(
     environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
 ) -> Settings:
@@ -183,7 +180,7 @@ def settings_from_env(
         values["validate_signatures"] = _parse_bool(
             "TWILIO_VALIDATE_SIGNATURES", merged["TWILIO_VALIDATE_SIGNATURES"]
         )
-    elif not values.get("twilio_auth_token") and _is_loopback(
+    elif not values.get("twilio_auth_token") and is_loopback_url(
         str(values.get("public_url", attrs.fields(Settings).public_url.default))
     ):
         # Local development on the embedded defaults: nothing from outside can reach a

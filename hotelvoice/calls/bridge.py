@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -61,7 +60,6 @@ from hotelvoice.wire.twiml import dial_twiml
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-LOGGED_PROBLEMS_PER_KIND = 5  # after this many log lines of one kind a call only counts
 
 
 class MediaSocket(Protocol):
@@ -222,7 +220,6 @@ class Call:
         self.session.machine.on_change = self._state_changed
         self._state_change = trio.Event()
         self._link: ModelLink | None = None
-        self._logged: Counter[str] = Counter()
         self._nursery: trio.Nursery | None = None
         self._leg_scope = trio.CancelScope()
         self._pump_scope: trio.CancelScope | None = None
@@ -321,9 +318,7 @@ class Call:
 
     def _problem(self, kind: str, message: str, *args: object) -> None:
         """Log the first few problems of each kind per call; count all of them."""
-        self.session.stats.problems[kind] += 1
-        self._logged[kind] += 1
-        if self._logged[kind] <= LOGGED_PROBLEMS_PER_KIND:
+        if self.session.stats.problem(kind):
             log.warning("call %s: " + message, self.session.call_sid, *args)
 
     # ------------------------------------------------------------------ Twilio side

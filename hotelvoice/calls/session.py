@@ -206,9 +206,8 @@ class CallSession:
         return []
 
     def _wrong_stream(self, stream_sid: str) -> list[Action]:
-        self._problem("wrong_stream_sid")
         self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="wrong_stream_sid")
-        if self.stats.problems["wrong_stream_sid"] <= 5:
+        if self.stats.problem("wrong_stream_sid"):
             log.warning("call %s: message for stream %r dropped", self.call_sid, stream_sid)
         return []
 
@@ -234,9 +233,8 @@ class CallSession:
         try:
             ulaw = b64_to_bytes(payload)
         except ValueError:
-            self._problem("bad_media_payload")
             self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="bad_media_payload")
-            if self.stats.problems["bad_media_payload"] <= 5:
+            if self.stats.problem("bad_media_payload"):
                 log.warning("call %s: media payload is not base64; frame dropped", self.call_sid)
             return None
         return bytes_to_b64(self._to_model.convert(ulaw))

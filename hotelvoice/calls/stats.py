@@ -6,6 +6,8 @@ from collections import Counter
 
 import attrs
 
+LOGGED_PROBLEMS_PER_KIND = 5  # after this many log lines of one kind a call only counts
+
 
 @attrs.define
 class CallStats:
@@ -27,6 +29,11 @@ class CallStats:
     marks_flushed: int = 0
     reconnects: int = 0
     problems: Counter[str] = attrs.Factory(Counter)
+
+    def problem(self, kind: str) -> bool:
+        """Count a problem of ``kind``; True for the first few of each kind, worth a log line."""
+        self.problems[kind] += 1
+        return self.problems[kind] <= LOGGED_PROBLEMS_PER_KIND
 
     def duration_s(self, now: float) -> float:
         end = self.ended_at if self.ended_at is not None else now

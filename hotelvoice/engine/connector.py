@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import trio
 
 from hotelvoice.calls.ports import CallContext, ModelConnector, ModelLink
+from hotelvoice.clock import utc_now
 from hotelvoice.engine.session import LocalSession
 from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.metrics import Metrics
@@ -34,10 +35,6 @@ from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
 log = logging.getLogger(__name__)
 
 SESSION_START_TIMEOUT_S = 10.0
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class LocalLink:
@@ -81,7 +78,7 @@ class LocalConnector:
         book: PropertyBook,
         kit: SpeechKit | None = None,
         *,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.book = book
         self.kit = kit if kit is not None else SpeechKit.shared()

@@ -26,7 +26,6 @@ import copy
 import json
 import logging
 import math
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +39,7 @@ from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.engine.phrases import spoken_words
 from hotelvoice.engine.policy import CallTool, ConciergePolicy, Say
 from hotelvoice.engine.speech import SpeechKit
+from hotelvoice.ids import new_id
 from hotelvoice.properties.model import Property
 from hotelvoice.speech.vad import SpeechAudio, SpeechEnded, SpeechStarted
 
@@ -48,10 +48,6 @@ log = logging.getLogger(__name__)
 ASR_RATE = 16000
 DELTA_MS = 100  # audio per output delta
 MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
 
 
 def default_session(model: str) -> dict[str, Any]:

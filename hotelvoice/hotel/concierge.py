@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import attrs
 
 from hotelvoice.calls.ports import CallContext, ToolOutcome, TransferRequest
+from hotelvoice.clock import utc_now
 from hotelvoice.hotel.payments import PaymentError, PaymentLinks
 from hotelvoice.hotel.registry import FunctionRegistry, RegistryAdapter, ToolError
 from hotelvoice.hotel.store import AsyncStore, AvailabilityError, Night, RoomOffer
@@ -36,11 +37,6 @@ log = logging.getLogger(__name__)
 MAX_SMS_CHARS = 1600
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 InfoTopic = Literal["check_in", "check_out", "pets", "location", "amenities", "policies", "contact"]
-
-
-def utc_now() -> dt.datetime:
-    # Tools stamp records with real time (the store keeps history); call logic does not.
-    return dt.datetime.now(dt.UTC)
 
 
 @attrs.frozen

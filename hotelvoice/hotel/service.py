@@ -19,8 +19,9 @@ import httpx
 import trio
 
 from hotelvoice.calls.ports import CallContext
+from hotelvoice.clock import utc_now
 from hotelvoice.config import Settings
-from hotelvoice.hotel.concierge import Concierge, utc_now
+from hotelvoice.hotel.concierge import Concierge
 from hotelvoice.hotel.conversation import property_instructions
 from hotelvoice.hotel.payments import LocalPaymentLinks, PaymentLinks, StripePaymentLinks
 from hotelvoice.hotel.records import CallRecords

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import secrets
 import sqlite3
 import threading
 import types
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import trio
 
+from hotelvoice.ids import new_id
 from hotelvoice.properties.model import Property, RoomType
 
 _T = TypeVar("_T")
@@ -638,7 +638,7 @@ class Store:
             offer = _quote(conn, inventory, room, request, now)
             if isinstance(offer, _Refusal):
                 raise (SoldOutError if offer.sold_out else AvailabilityError)(offer.reason)
-            hold_id = _new_id("hold")
+            hold_id = new_id("hold")
             expires_at = now + dt.timedelta(
                 minutes=inventory.hold_minutes if minutes is None else minutes
             )
@@ -709,7 +709,7 @@ class Store:
                     f"That hold expired at {_ts(hold.expires_at)}, so the room is no longer "
                     "set aside."
                 )
-            reservation_id = _new_id("res")
+            reservation_id = new_id("res")
             conn.execute(
                 """
                 INSERT INTO reservations (id, property_id, room_type, hold_id, check_in,
@@ -774,7 +774,7 @@ class Store:
         now: dt.datetime,
     ) -> Lead:
         """Records a lead. Raises NotFoundError for an unknown property."""
-        lead_id = _new_id("lead")
+        lead_id = new_id("lead")
         with self._write() as conn:
             _require_property(conn, property_id)
             conn.execute(
@@ -898,7 +898,7 @@ class Store:
         now: dt.datetime,
     ) -> SmsMessage:
         """Queues a text for the sender, status "queued". Raises NotFoundError for the property."""
-        sms_id = _new_id("sms")
+        sms_id = new_id("sms")
         with self._write() as conn:
             _require_property(conn, property_id)
             conn.execute(
@@ -969,7 +969,7 @@ class Store:
 
         Raises NotFoundError for an unknown property, ValueError for a naive ``when``.
         """
-        callback_id = _new_id("cb")
+        callback_id = new_id("cb")
         with self._write() as conn:
             _require_property(conn, property_id)
             conn.execute(
@@ -1426,10 +1426,6 @@ def _nights_phrase(nights: Sequence[dt.date], shown: int = 3) -> str:
 
 
 # --- rows to values
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
 
 
 def _ts(moment: dt.datetime) -> str:

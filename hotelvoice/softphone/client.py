@@ -38,6 +38,7 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from hotelvoice.ids import new_sid
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.playout import Playout
 from hotelvoice.softphone.protocol import (
@@ -51,7 +52,6 @@ from hotelvoice.softphone.protocol import (
     TwilioStream,
     TwimlError,
     inbound_call_form,
-    new_sid,
     parse_outbound,
     parse_twiml,
     sign,

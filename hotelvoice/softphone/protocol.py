@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
@@ -37,7 +36,6 @@ __all__ = [
     "TwilioStream",
     "TwimlError",
     "inbound_call_form",
-    "new_sid",
     "parse_outbound",
     "parse_twiml",
     "sign",
@@ -61,11 +59,6 @@ _OUTBOUND_KEYS: dict[str, frozenset[str]] = {
     "clear": frozenset({"event", "streamSid"}),
 }
 _FILE_HEADERS = (b"RIFF", b".snd")  # WAV, Sun/NeXT AU: played as noise by Twilio
-
-
-def new_sid(prefix: str) -> str:
-    """A Twilio-style SID: two letters ("CA", "AC", "MZ") and 32 hex digits."""
-    return prefix + secrets.token_hex(16)
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from hotelvoice.engine.connector import (
 )
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.hotel.service import HotelService
+from hotelvoice.loopback import is_loopback
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook, load_property_book
 from hotelvoice.realtime.connector import OpenAIConnector
@@ -71,7 +72,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MEDIA_PATH = "/twilio/media"
 ENGINE_PATH = "/v1/realtime"  # the offline engine for Realtime clients on this machine
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class HotelvoiceApp:
@@ -340,7 +340,7 @@ def create_app(
         if (await receive())["type"] != "websocket.connect":
             return
         client = scope.get("client") or ("", 0)
-        if local_engine is None or client[0] not in LOOPBACK_HOSTS:
+        if local_engine is None or not is_loopback(client[0]):
             metrics.incr("hotelvoice_engine_sockets_total", outcome="refused")
             await send({"type": "websocket.close", "code": 1008})
             return

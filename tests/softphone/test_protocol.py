@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from hotelvoice.ids import new_sid
 from hotelvoice.softphone.protocol import (
     FRAME_BYTES,
     OutboundClear,
@@ -20,7 +21,6 @@ from hotelvoice.softphone.protocol import (
     TwilioStream,
     TwimlError,
     inbound_call_form,
-    new_sid,
     parse_outbound,
     parse_twiml,
     sign,
