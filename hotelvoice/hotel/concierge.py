@@ -23,7 +23,7 @@ import attrs
 from hotelvoice.calls.ports import CallContext, ToolOutcome, TransferRequest
 from hotelvoice.clock import utc_now
 from hotelvoice.hotel.payments import PaymentError, PaymentLinks
-from hotelvoice.hotel.registry import FunctionRegistry, RegistryAdapter, ToolError
+from hotelvoice.hotel.registry import FunctionRegistry, ToolError
 from hotelvoice.hotel.store import AsyncStore, AvailabilityError, Night, RoomOffer
 from hotelvoice.language import extraction
 from hotelvoice.language.extraction import spoken_time
@@ -76,7 +76,10 @@ class Concierge:
         self.payments = payments
         self.rest = rest
         self.clock = clock
-        self.registry = FunctionRegistry(timeout_s=timeout_s, context_type=ToolContext)
+        # The call's ToolRegistry: each tool learns its call through context_for.
+        self.registry = FunctionRegistry(
+            timeout_s=timeout_s, context_type=ToolContext, context_factory=self.context_for
+        )
         for tool in (
             self.check_availability,
             self.create_lead,
@@ -96,10 +99,6 @@ class Concierge:
             hotel=self.book.for_number(call.dialed),
             now=self.clock(),
         )
-
-    def adapter(self) -> RegistryAdapter:
-        """The registry as the call bridge's ``ToolRegistry``."""
-        return RegistryAdapter(self.registry, self.context_for)
 
     # ------------------------------------------------------------------ availability
 

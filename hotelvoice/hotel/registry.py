@@ -1,9 +1,10 @@
 """Turns plain Python functions into the model's tools and runs the model's calls to them safely.
 
-A function's signature and docstring become its JSON schema; :meth:`FunctionRegistry.execute`
-checks the model's arguments against that schema, converts them to Python values, runs the
-function under a deadline and always answers with a JSON :class:`ToolOutcome`, so a bad call
-or a broken tool costs the caller one apology instead of the call.
+A function's signature and docstring become its JSON schema. :meth:`FunctionRegistry.execute`
+(the call's ``ToolRegistry`` port) checks the model's arguments against that schema, converts
+them to Python values, runs the function under a deadline and always answers with a JSON
+:class:`ToolOutcome`, so a bad call or a broken tool costs the caller one apology instead of
+the call.
 """
 
 from __future__ import annotations
@@ -135,14 +136,22 @@ class FunctionRegistry:
 
     ``timeout_s`` bounds each call unless the tool sets its own. A parameter annotated with
     ``context_type`` (or named ``context``) is kept out of the schema; :meth:`execute` fills
-    it with its ``context`` argument. ``failures`` counts failed calls by kind.
+    it with ``context_factory`` applied to the call's :class:`CallContext` (the CallContext
+    itself without a factory). ``failures`` counts failed calls by kind.
     """
 
-    def __init__(self, *, timeout_s: float = 8.0, context_type: type | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 8.0,
+        context_type: type | None = None,
+        context_factory: Callable[[CallContext], Any] | None = None,
+    ) -> None:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
         self.timeout_s = timeout_s
         self.context_type = context_type
+        self.context_factory = context_factory
         self.failures: Counter[str] = Counter()
         self._tools: dict[str, _Tool] = {}
 
@@ -301,15 +310,27 @@ class FunctionRegistry:
 
     # ------------------------------------------------------------------ execution
 
-    async def execute(
-        self, name: str, arguments_json: str, *, context: Any = None, call_id: str = ""
-    ) -> ToolOutcome:
-        """Run tool ``name`` with the model's JSON arguments; ``context`` goes to its context
-        parameter, ``call_id`` into the logs.
+    async def execute(self, call: ToolCall, context: CallContext) -> ToolOutcome:
+        """Run the model's ``call``: the call's :class:`~hotelvoice.calls.ports.ToolRegistry`.
 
-        Waits on the tool, at most its timeout. Never raises for a bad call or a failing
-        tool: those become ``{"error": ...}`` outcomes. Cancellation still propagates.
+        A tool's context parameter gets ``context_factory(context)``, or ``context`` itself
+        without a factory. Waits on the tool, at most its timeout. Never raises for a bad call,
+        a failing tool or a failing factory: those become ``{"error": ...}`` outcomes.
+        Cancellation still propagates.
         """
+        tool_context: Any = context
+        if self.context_factory is not None:
+            try:
+                tool_context = self.context_factory(context)
+            except Exception:
+                # Same contract as a raising tool: the model apologises, the log has the rest.
+                self.failures["raised"] += 1
+                log.exception("call %s: no tool context for %s", call.call_id, call.name)
+                return _error(f"{call.name} failed; {APOLOGY}")
+        return await self._run(call, tool_context)
+
+    async def _run(self, call: ToolCall, context: Any) -> ToolOutcome:
+        name, call_id = call.name, call.call_id
         tool = self._tools.get(name)
         if tool is None:
             available = ", ".join(self._tools) or "none"
@@ -318,7 +339,7 @@ class FunctionRegistry:
             )
         try:
             # An empty string is how some models spell "no arguments".
-            arguments = json.loads(arguments_json or "{}", parse_constant=_reject_constant)
+            arguments = json.loads(call.arguments or "{}", parse_constant=_reject_constant)
         except ValueError:
             return self._fail(
                 "bad_json", call_id, name, f"the arguments for {name} were not valid JSON"
@@ -384,46 +405,10 @@ class FunctionRegistry:
         return _error(message)
 
 
-class RegistryAdapter:
-    """Presents a :class:`FunctionRegistry` as the call's
-    :class:`~hotelvoice.calls.ports.ToolRegistry`.
-
-    ``context_factory`` turns the call's :class:`CallContext` into what the tools take as
-    their context (the property, the store, ...); without one they get the CallContext.
-    """
-
-    def __init__(
-        self,
-        registry: FunctionRegistry,
-        context_factory: Callable[[CallContext], Any] | None = None,
-    ) -> None:
-        self.registry = registry
-        self.context_factory = context_factory
-
-    def tools(self) -> list[dict[str, Any]]:
-        """The registry's session tool list."""
-        return self.registry.tools()
-
-    async def execute(self, call: ToolCall, context: CallContext) -> ToolOutcome:
-        """Run ``call``; waits and never raises as :meth:`FunctionRegistry.execute`."""
-        tool_context: Any = context
-        if self.context_factory is not None:
-            try:
-                tool_context = self.context_factory(context)
-            except Exception:
-                # Same contract as a raising tool: the model apologises, the log has the rest.
-                self.registry.failures["raised"] += 1
-                log.exception("call %s: no tool context for %s", call.call_id, call.name)
-                return _error(f"{call.name} failed; {APOLOGY}")
-        return await self.registry.execute(
-            call.name, call.arguments, context=tool_context, call_id=call.call_id
-        )
-
-
 if TYPE_CHECKING:
-    # mypy proves the adapter fits the call's interface.
-    def _adapter_is_a_tool_registry(adapter: RegistryAdapter) -> ToolRegistry:
-        return adapter
+    # mypy proves the registry fits the call's interface.
+    def _registry_is_a_tool_registry(registry: FunctionRegistry) -> ToolRegistry:
+        return registry
 
 
 # ---------------------------------------------------------------------- schema derivation

@@ -204,7 +204,7 @@ def create_app(
             runtime.hotel = await HotelService.open(
                 settings, book=book, http=runtime.http, rest=rest
             )
-            registry = runtime.hotel.concierge.adapter()
+            registry = runtime.hotel.concierge.registry
         else:
             registry = BasicHotelTools(settings)
         runtime.services = CallServices(

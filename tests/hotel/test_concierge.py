@@ -14,7 +14,7 @@ import trio
 from openai.types.realtime.realtime_function_tool import RealtimeFunctionTool
 
 from hotelvoice.calls.ports import CallContext, ToolCall
-from hotelvoice.hotel.concierge import Concierge, ToolContext
+from hotelvoice.hotel.concierge import Concierge
 from hotelvoice.hotel.payments import LocalPaymentLinks, StripePaymentLinks
 from hotelvoice.hotel.store import AsyncStore
 from hotelvoice.properties.book import PropertyBook
@@ -78,13 +78,12 @@ def concierge(store: AsyncStore, twilio: FakeTwilioRest, http: httpx.AsyncClient
     )
 
 
-def context(concierge: Concierge, caller: str | None = CALLER) -> ToolContext:
-    return concierge.context_for(CallContext("CA1", caller, HOTEL_NUMBER))
+CALL = CallContext("CA1", CALLER, HOTEL_NUMBER)
 
 
 async def run(concierge: Concierge, tool: str, /, **arguments: Any) -> dict[str, Any]:
     outcome = await concierge.registry.execute(
-        tool, json.dumps(arguments), context=context(concierge), call_id="call_1"
+        ToolCall("call_1", tool, json.dumps(arguments)), CALL
     )
     result: dict[str, Any] = json.loads(outcome.output)
     return result
@@ -271,11 +270,9 @@ async def test_a_payment_failure_releases_the_hold(
 
 
 async def test_transfer_goes_to_the_department_or_the_front_desk(concierge: Concierge) -> None:
-    ctx = context(concierge)
     outcome = await concierge.registry.execute(
-        "transfer_to_human",
-        json.dumps({"department": "housekeeping", "reason": "towels"}),
-        context=ctx,
+        ToolCall("t1", "transfer_to_human", '{"department": "housekeeping", "reason": "towels"}'),
+        CALL,
     )
     assert outcome.transfer is not None
     assert (outcome.transfer.number, outcome.transfer.department) == (
@@ -283,7 +280,7 @@ async def test_transfer_goes_to_the_department_or_the_front_desk(concierge: Conc
         "housekeeping",
     )
     other = await concierge.registry.execute(
-        "transfer_to_human", json.dumps({"department": "spa", "reason": "massage"}), context=ctx
+        ToolCall("t2", "transfer_to_human", '{"department": "spa", "reason": "massage"}'), CALL
     )
     assert other.transfer is not None
     assert other.transfer.department == "front_desk"
@@ -356,11 +353,10 @@ async def test_hotel_info_comes_from_the_property(concierge: Concierge) -> None:
     assert "pool" in (await run(concierge, "get_hotel_info", topic="amenities"))["answer"]
 
 
-async def test_the_adapter_serves_the_bridge_with_the_dialed_property(
+async def test_the_registry_serves_the_bridge_with_the_dialed_property(
     concierge: Concierge,
 ) -> None:
-    adapter = concierge.adapter()
-    outcome = await adapter.execute(
+    outcome = await concierge.registry.execute(
         ToolCall("call_9", "get_hotel_info", '{"topic": "location"}'),
         CallContext("CA9", CALLER, HOTEL_NUMBER),
     )

@@ -30,7 +30,7 @@ from hotelvoice.calls.ports import (
     ToolRegistry,
     TransferRequest,
 )
-from hotelvoice.hotel.registry import FunctionRegistry, RegistryAdapter, ToolError
+from hotelvoice.hotel.registry import FunctionRegistry, ToolError
 
 CONTEXT = CallContext(call_sid="CA123", caller="+15550001111", dialed="+15550002222")
 
@@ -80,6 +80,13 @@ def one_param(schema: dict[str, Any]) -> dict[str, Any]:
 def arguments_of(names: dict[str, Any]) -> dict[str, Any]:
     """A tool's ``locals()`` less the test's ``seen`` list it closes over."""
     return {name: value for name, value in names.items() if name != "seen"}
+
+
+async def run(
+    registry: FunctionRegistry, name: str, arguments: str, *, call_id: str = "call_1"
+) -> ToolOutcome:
+    """The model calls tool ``name`` with ``arguments`` during the call ``CONTEXT``."""
+    return await registry.execute(ToolCall(call_id, name, arguments), CONTEXT)
 
 
 def tool_names(registry: FunctionRegistry) -> list[str]:
@@ -371,13 +378,13 @@ async def test_sync_and_async_tools_run_and_their_results_are_json() -> None:
         await trio.lowlevel.checkpoint()
         return {"greeting": f"Hello {name}"}
 
-    assert (await registry.execute("add", '{"a": 2, "b": 3}')).output == "5"
-    outcome = await registry.execute("greet", '{"name": "Zoë"}')
+    assert (await run(registry, "add", '{"a": 2, "b": 3}')).output == "5"
+    outcome = await run(registry, "greet", '{"name": "Zoë"}')
     assert outcome == ToolOutcome('{"greeting":"Hello Zoë"}')
     assert not registry.failures
 
 
-async def test_context_is_injected_and_the_adapter_passes_the_call_context() -> None:
+async def test_without_a_factory_the_call_context_is_the_tool_context() -> None:
     registry = FunctionRegistry(context_type=CallContext)
     seen: list[object] = []
 
@@ -386,10 +393,9 @@ async def test_context_is_injected_and_the_adapter_passes_the_call_context() -> 
         seen.append(call)
         return f"{greeting} {call.caller}"
 
-    outcome = await registry.execute("whoami", '{"greeting": "hi"}', context=CONTEXT)
+    outcome = await run(registry, "whoami", '{"greeting": "hi"}')
     assert json.loads(outcome.output) == "hi +15550001111"
-    call = ToolCall("c1", "whoami", '{"greeting": "yo"}')
-    outcome = await RegistryAdapter(registry).execute(call, CONTEXT)
+    outcome = await run(registry, "whoami", '{"greeting": "yo"}')
     assert json.loads(outcome.output) == "yo +15550001111"
     assert seen == [CONTEXT, CONTEXT]
 
@@ -399,7 +405,7 @@ async def test_unknown_tool_names_the_available_ones(caplog: pytest.LogCaptureFi
     registry.register(tool_with(int), name="a")
     registry.register(tool_with(int), name="b")
     with caplog.at_level(logging.WARNING):
-        outcome = await registry.execute("foo", "{}", call_id="CA9")
+        outcome = await run(registry, "foo", "{}", call_id="CA9")
     assert error_of(outcome) == 'unknown tool "foo"; available: a, b'
     assert registry.failures == Counter({"unknown_tool": 1})
     assert "CA9" in caplog.text
@@ -409,7 +415,7 @@ async def test_unknown_tool_names_the_available_ones(caplog: pytest.LogCaptureFi
 async def test_invalid_json_is_refused(text: str) -> None:
     registry = FunctionRegistry()
     registry.register(tool_with(float))
-    outcome = await registry.execute("tool", text)
+    outcome = await run(registry, "tool", text)
     assert error_of(outcome) == "the arguments for tool were not valid JSON"
     assert registry.failures == Counter({"bad_json": 1})
 
@@ -429,7 +435,7 @@ json_values = st.recursive(
 def test_any_json_that_is_not_an_object_is_refused_cleanly(value: object) -> None:
     registry = FunctionRegistry()
     registry.register(tool_with(int))
-    outcome = trio.run(registry.execute, "tool", json.dumps(value))
+    outcome = trio.run(run, registry, "tool", json.dumps(value))
     assert error_of(outcome).startswith("the arguments for tool must be a JSON object, got ")
     assert registry.failures == Counter({"bad_json": 1})
 
@@ -441,7 +447,7 @@ async def test_empty_arguments_mean_no_arguments() -> None:
     def ping() -> str:
         return "pong"
 
-    assert (await registry.execute("ping", "")).output == '"pong"'
+    assert (await run(registry, "ping", "")).output == '"pong"'
 
 
 @pytest.mark.parametrize(
@@ -483,7 +489,7 @@ async def test_arguments_breaking_the_schema_get_a_precise_error(
     ran: list[object] = []
     registry.register(tool_with(annotation, ran))
     with caplog.at_level(logging.WARNING):
-        outcome = await registry.execute("tool", arguments, call_id="CA42")
+        outcome = await run(registry, "tool", arguments, call_id="CA42")
     assert error_of(outcome) == error
     assert registry.failures == Counter({"bad_arguments": 1})
     assert ran == []
@@ -498,7 +504,7 @@ async def test_all_mistakes_are_reported_at_once() -> None:
     def book(adults: int, check_in: dt.date, room: str = "any") -> str:
         return "ok"
 
-    outcome = await registry.execute("book", '{"check_in": "soon", "rooms": 2}')
+    outcome = await run(registry, "book", '{"check_in": "soon", "rooms": 2}')
     assert error_of(outcome) == (
         "missing argument: adults; "
         'check_in must be a date like 2026-12-24, got "soon"; '
@@ -532,7 +538,7 @@ async def test_validated_arguments_are_converted_to_python_values() -> None:
         "choice": 2.0,
         "check_out": None,
     }
-    assert (await registry.execute("stay", json.dumps(arguments))).output == '"ok"'
+    assert (await run(registry, "stay", json.dumps(arguments))).output == '"ok"'
     [kwargs] = seen
     assert kwargs == {
         "nights": 3,
@@ -587,7 +593,7 @@ def test_any_valid_argument_set_round_trips(values: dict[str, Any]) -> None:
         key: value.isoformat() if isinstance(value, dt.date) else value
         for key, value in values.items()
     }
-    outcome = trio.run(registry.execute, "everything", json.dumps(as_json))
+    outcome = trio.run(run, registry, "everything", json.dumps(as_json))
     assert outcome.output == '"ok"', outcome.output
     expected = {"check_out": None, **values, "rate": float(values["rate"])}
     assert seen == [expected]
@@ -602,7 +608,7 @@ async def test_tool_error_message_reaches_the_model(caplog: pytest.LogCaptureFix
         raise ToolError("We are fully booked on those dates.")
 
     with caplog.at_level(logging.INFO):
-        outcome = await registry.execute("book", '{"nights": 2}', call_id="CA7")
+        outcome = await run(registry, "book", '{"nights": 2}', call_id="CA7")
     assert error_of(outcome) == "We are fully booked on those dates."
     assert registry.failures == Counter({"tool_error": 1})
     [record] = caplog.records
@@ -619,7 +625,7 @@ async def test_unexpected_exception_text_stays_out_of_the_model_output(
         raise RuntimeError("db password hunter2 rejected")
 
     with caplog.at_level(logging.WARNING):
-        outcome = await registry.execute("check_availability", '{"nights": 1}', call_id="CA8")
+        outcome = await run(registry, "check_availability", '{"nights": 1}', call_id="CA8")
     assert error_of(outcome) == (
         "check_availability failed; apologise and offer to take the caller's details"
     )
@@ -641,7 +647,7 @@ async def test_slow_tool_times_out_at_the_registry_timeout(
         return "late"
 
     start = trio.current_time()
-    outcome = await registry.execute("slow", "{}", call_id="CA5")
+    outcome = await run(registry, "slow", "{}", call_id="CA5")
     assert trio.current_time() - start == pytest.approx(8)
     assert "timed out after 8 s" in error_of(outcome)
     assert registry.failures == Counter({"timeout": 1})
@@ -663,9 +669,9 @@ async def test_a_tool_timeout_overrides_the_registry_timeout(
         return "done"
 
     start = trio.current_time()
-    assert "timed out after 2.5 s" in error_of(await registry.execute("quick", "{}"))
+    assert "timed out after 2.5 s" in error_of(await run(registry, "quick", "{}"))
     assert trio.current_time() - start == pytest.approx(2.5)
-    assert (await registry.execute("patient", "{}")).output == '"done"'
+    assert (await run(registry, "patient", "{}")).output == '"done"'
 
 
 async def test_cancellation_propagates_instead_of_becoming_an_error(
@@ -680,7 +686,7 @@ async def test_cancellation_propagates_instead_of_becoming_an_error(
 
     outcomes: list[ToolOutcome] = []
     with trio.move_on_after(1) as scope:
-        outcomes.append(await registry.execute("slow", "{}"))
+        outcomes.append(await run(registry, "slow", "{}"))
     assert scope.cancelled_caught
     assert outcomes == []
     assert not registry.failures
@@ -708,7 +714,7 @@ class Opaque:
 async def test_results_are_serialised_to_json_once(result: object, output: str) -> None:
     registry = FunctionRegistry()
     registry.register(lambda: result, name="tool")
-    outcome = await registry.execute("tool", "{}")
+    outcome = await run(registry, "tool", "{}")
     assert outcome == ToolOutcome(output)
 
 
@@ -719,7 +725,7 @@ async def test_a_tool_outcome_passes_through_unchanged() -> None:
         transfer=TransferRequest(number="+15550003333", department="front_desk"),
     )
     registry.register(lambda: transfer, name="transfer_to_human")
-    assert await registry.execute("transfer_to_human", "{}") is transfer
+    assert await run(registry, "transfer_to_human", "{}") is transfer
 
 
 @pytest.mark.parametrize("result", [Opaque(), {"rate": float("nan")}, b"bytes"])
@@ -729,7 +735,7 @@ async def test_a_result_with_no_json_form_is_a_failure(
     registry = FunctionRegistry()
     registry.register(lambda: result, name="tool")
     with caplog.at_level(logging.WARNING):
-        outcome = await registry.execute("tool", "{}", call_id="CA6")
+        outcome = await run(registry, "tool", "{}", call_id="CA6")
     assert error_of(outcome) == "tool failed; apologise and offer to take the caller's details"
     assert registry.failures == Counter({"raised": 1})
     assert "CA6" in caplog.text
@@ -771,7 +777,7 @@ async def test_explicit_schema_is_published_and_valid_arguments_arrive_as_json_v
         "parameters": BOOKING_SCHEMA,
     }
     arguments = '{"guests": 2, "name": "Ada", "nights": ["2026-12-24"], "note": null}'
-    assert (await registry.execute("book", arguments)).output == '"booked"'
+    assert (await run(registry, "book", arguments)).output == '"booked"'
     assert seen == [{"guests": 2, "name": "Ada", "nights": ["2026-12-24"], "note": None}]
 
 
@@ -797,7 +803,7 @@ async def test_explicit_schema_is_published_and_valid_arguments_arrive_as_json_v
 async def test_explicit_schema_is_enforced(arguments: str, error: str) -> None:
     seen: list[dict[str, Any]] = []
     registry = explicit_registry(seen)
-    assert error_of(await registry.execute("book", arguments)) == error
+    assert error_of(await run(registry, "book", arguments)) == error
     assert seen == []
     assert registry.failures == Counter({"bad_arguments": 1})
 
@@ -842,41 +848,34 @@ def test_explicit_schemas_the_validator_or_function_cannot_honour_are_refused() 
 # ---------------------------------------------------------------------- the call's interface
 
 
-async def test_adapter_serves_the_call_with_the_factory_context() -> None:
-    registry = FunctionRegistry()
+async def test_the_registry_serves_the_call_with_the_factory_context() -> None:
+    registry = FunctionRegistry(context_factory=lambda call: {"hotel": f"Inn {call.dialed}"})
 
     @registry.register
     def property_name(context: dict[str, str], loud: bool = False) -> str:
         return context["hotel"].upper() if loud else context["hotel"]
 
-    adapter: ToolRegistry = RegistryAdapter(registry, lambda call: {"hotel": f"Inn {call.dialed}"})
-    assert adapter.tools() == registry.tools()
-    outcome = await adapter.execute(ToolCall("c1", "property_name", '{"loud": true}'), CONTEXT)
+    tools: ToolRegistry = registry
+    outcome = await tools.execute(ToolCall("c1", "property_name", '{"loud": true}'), CONTEXT)
     assert json.loads(outcome.output) == "INN +15550002222"
-    outcome = await adapter.execute(ToolCall("c2", "nope", "{}"), CONTEXT)
+    outcome = await tools.execute(ToolCall("c2", "nope", "{}"), CONTEXT)
     assert error_of(outcome).startswith('unknown tool "nope"')
 
 
-async def test_adapter_without_factory_passes_the_call_context_and_survives_a_bad_factory(
+async def test_a_failing_context_factory_costs_an_apology(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    registry = FunctionRegistry(context_type=CallContext)
+    def broken(call: CallContext) -> object:
+        raise LookupError("no property for +15550002222")
+
+    registry = FunctionRegistry(context_type=CallContext, context_factory=broken)
 
     @registry.register
     def caller(call: CallContext) -> str | None:
         return call.caller
 
-    plain = RegistryAdapter(registry)
-    outcome = await plain.execute(ToolCall("c1", "caller", "{}"), CONTEXT)
-    assert json.loads(outcome.output) == "+15550001111"
-
-    def broken(call: CallContext) -> object:
-        raise LookupError("no property for +15550002222")
-
     with caplog.at_level(logging.WARNING):
-        outcome = await RegistryAdapter(registry, broken).execute(
-            ToolCall("c3", "caller", "{}"), CONTEXT
-        )
+        outcome = await registry.execute(ToolCall("c3", "caller", "{}"), CONTEXT)
     assert error_of(outcome) == "caller failed; apologise and offer to take the caller's details"
     assert registry.failures == Counter({"raised": 1})
     assert "c3" in caplog.text
