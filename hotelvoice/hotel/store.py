@@ -29,6 +29,7 @@ from hotelvoice.ids import new_id
 from hotelvoice.properties.model import Property, RoomType
 
 _T = TypeVar("_T")
+_Record = TypeVar("_Record", bound=attrs.AttrsInstance)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -867,15 +868,16 @@ class Store:
                 )
             except sqlite3.IntegrityError as exc:
                 raise StoreError("that payment link token is already recorded") from exc
-            return _payment_link(
-                _one(conn, "payment link", "SELECT * FROM payment_links WHERE token = ?", token)
+            return _from_row(
+                PaymentLink,
+                _one(conn, "payment link", "SELECT * FROM payment_links WHERE token = ?", token),
             )
 
     def payment_link(self, token: str) -> PaymentLink | None:
         """The link recorded under ``token``, or None."""
         with self._read() as conn:
             row = conn.execute("SELECT * FROM payment_links WHERE token = ?", (token,)).fetchone()
-        return None if row is None else _payment_link(row)
+        return None if row is None else _from_row(PaymentLink, row)
 
     def mark_payment_link(self, token: str, status: str) -> PaymentLink:
         """Sets a link's status (e.g. "paid", "expired"). Raises NotFoundError, ValueError."""
@@ -884,7 +886,7 @@ class Store:
         with self._write() as conn:
             row = _one(conn, "payment link", "SELECT * FROM payment_links WHERE token = ?", token)
             conn.execute("UPDATE payment_links SET status = ? WHERE token = ?", (status, token))
-            return attrs.evolve(_payment_link(row), status=status)
+            return attrs.evolve(_from_row(PaymentLink, row), status=status)
 
     # --- SMS outbox
 
@@ -1039,14 +1041,15 @@ class Store:
                 """,
                 (call_sid, seq, role, text, tool_name, tool_arguments, tool_result, _ts(now)),
             )
-            return _turn(
+            return _from_row(
+                CallTurn,
                 _one(
                     conn,
                     "call turn",
                     "SELECT * FROM call_turns WHERE call_sid = ? AND seq = ?",
                     call_sid,
                     seq,
-                )
+                ),
             )
 
     def finish_call(
@@ -1472,125 +1475,47 @@ def _require_property(conn: sqlite3.Connection, property_id: str) -> None:
         raise NotFoundError(f"unknown property {property_id!r}")
 
 
+# How a column's text becomes a record field, by the field's type; other types pass through.
+_FROM_SQL: dict[object, Callable[[Any], Any]] = {
+    dt.date: dt.date.fromisoformat,
+    dt.date | None: _from_opt_date,
+    dt.datetime: _from_ts,
+    dt.datetime | None: _opt_ts,
+    bool: bool,
+    tuple[Night, ...]: _nights_from_json,
+}
+
+
+def _from_row(cls: type[_Record], row: sqlite3.Row, **given: Any) -> _Record:
+    """The record ``cls`` from its table ``row``: each field from the column of its name,
+    decoded by its type; fields in ``given`` are not read from the row."""
+    values = dict(given)
+    for field in attrs.fields(attrs.resolve_types(cls)):  # resolved once per class
+        if field.name not in values:
+            decode = _FROM_SQL.get(field.type)
+            values[field.name] = row[field.name] if decode is None else decode(row[field.name])
+    return cls(**values)
+
+
 def _hold(row: sqlite3.Row) -> Hold:
-    return Hold(
-        id=row["id"],
-        property_id=row["property_id"],
-        room_type=row["room_type"],
-        check_in=dt.date.fromisoformat(row["check_in"]),
-        check_out=dt.date.fromisoformat(row["check_out"]),
-        adults=row["adults"],
-        children=row["children"],
-        pets=bool(row["pets"]),
-        guest_name=row["guest_name"],
-        phone=row["phone"],
-        nightly_rates=_nights_from_json(row["nightly_rates"]),
-        total_cents=row["total_cents"],
-        pet_fee_cents=row["pet_fee_cents"],
-        grand_total_cents=row["total_cents"] + row["pet_fee_cents"],
-        currency=row["currency"],
-        status=row["status"],
-        created_at=_from_ts(row["created_at"]),
-        expires_at=_from_ts(row["expires_at"]),
-    )
+    return _from_row(Hold, row, grand_total_cents=row["total_cents"] + row["pet_fee_cents"])
 
 
 def _reservation(row: sqlite3.Row) -> Reservation:
-    return Reservation(
-        id=row["id"],
-        property_id=row["property_id"],
-        room_type=row["room_type"],
-        hold_id=row["hold_id"],
-        check_in=dt.date.fromisoformat(row["check_in"]),
-        check_out=dt.date.fromisoformat(row["check_out"]),
-        adults=row["adults"],
-        children=row["children"],
-        pets=bool(row["pets"]),
-        guest_name=row["guest_name"],
-        phone=row["phone"],
-        nightly_rates=_nights_from_json(row["nightly_rates"]),
-        total_cents=row["total_cents"],
-        pet_fee_cents=row["pet_fee_cents"],
-        grand_total_cents=row["total_cents"] + row["pet_fee_cents"],
-        currency=row["currency"],
-        status=row["status"],
-        created_at=_from_ts(row["created_at"]),
-    )
+    grand_total_cents = row["total_cents"] + row["pet_fee_cents"]
+    return _from_row(Reservation, row, grand_total_cents=grand_total_cents)
 
 
 def _lead(row: sqlite3.Row) -> Lead:
-    return Lead(
-        id=row["id"],
-        property_id=row["property_id"],
-        call_sid=row["call_sid"],
-        name=row["name"],
-        phone=row["phone"],
-        email=row["email"],
-        check_in=_from_opt_date(row["check_in"]),
-        check_out=_from_opt_date(row["check_out"]),
-        adults=row["adults"],
-        children=row["children"],
-        room_type=row["room_type"],
-        notes=row["notes"],
-        created_at=_from_ts(row["created_at"]),
-    )
-
-
-def _payment_link(row: sqlite3.Row) -> PaymentLink:
-    return PaymentLink(
-        token=row["token"],
-        property_id=row["property_id"],
-        hold_id=row["hold_id"],
-        amount_cents=row["amount_cents"],
-        currency=row["currency"],
-        description=row["description"],
-        url=row["url"],
-        provider=row["provider"],
-        provider_id=row["provider_id"],
-        status=row["status"],
-        expires_at=_from_ts(row["expires_at"]),
-        created_at=_from_ts(row["created_at"]),
-    )
+    return _from_row(Lead, row)
 
 
 def _sms(row: sqlite3.Row) -> SmsMessage:
-    return SmsMessage(
-        id=row["id"],
-        property_id=row["property_id"],
-        call_sid=row["call_sid"],
-        to=row["recipient"],
-        body=row["body"],
-        status=row["status"],
-        provider_id=row["provider_id"],
-        error=row["error"],
-        created_at=_from_ts(row["created_at"]),
-        updated_at=_from_ts(row["updated_at"]),
-    )
+    return _from_row(SmsMessage, row, to=row["recipient"])
 
 
 def _callback(row: sqlite3.Row) -> Callback:
-    return Callback(
-        id=row["id"],
-        property_id=row["property_id"],
-        call_sid=row["call_sid"],
-        phone=row["phone"],
-        when=_from_ts(row["due_at"]),
-        reason=row["reason"],
-        status=row["status"],
-        created_at=_from_ts(row["created_at"]),
-    )
-
-
-def _turn(row: sqlite3.Row) -> CallTurn:
-    return CallTurn(
-        seq=row["seq"],
-        role=row["role"],
-        text=row["text"],
-        tool_name=row["tool_name"],
-        tool_arguments=row["tool_arguments"],
-        tool_result=row["tool_result"],
-        at=_from_ts(row["at"]),
-    )
+    return _from_row(Callback, row, when=_from_ts(row["due_at"]))
 
 
 def _call_record(conn: sqlite3.Connection, row: sqlite3.Row) -> CallRecord:
@@ -1598,15 +1523,9 @@ def _call_record(conn: sqlite3.Connection, row: sqlite3.Row) -> CallRecord:
         "SELECT * FROM call_turns WHERE call_sid = ? ORDER BY seq", (row["call_sid"],)
     ).fetchall()
     guest = json.loads(row["guest"]) if row["guest"] is not None else {}
-    return CallRecord(
-        call_sid=row["call_sid"],
-        property_id=row["property_id"],
-        caller=row["caller"],
-        dialed=row["dialed"],
-        started_at=_from_ts(row["started_at"]),
-        ended_at=_opt_ts(row["ended_at"]),
-        summary=row["summary"],
-        end_reason=row["end_reason"],
+    return _from_row(
+        CallRecord,
+        row,
         guest=types.MappingProxyType(guest),
-        turns=tuple(_turn(turn) for turn in turns),
+        turns=tuple(_from_row(CallTurn, turn) for turn in turns),
     )

@@ -83,12 +83,7 @@ class TwilioRest:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise TwilioRestError(f"Twilio SMS to {to} failed: {type(exc).__name__}") from exc
         if not response.is_success:
-            code, detail = _error_details(response)
-            message = f"Twilio SMS to {to} failed: HTTP {response.status_code}"
-            if code is not None:
-                message += f", Twilio error {code}"
-            if detail:
-                message += f": {detail}"
+            message, code = _refusal(f"Twilio SMS to {to}", response)
             raise TwilioRestError(message, status=response.status_code, code=code)
         try:
             body_json = response.json()
@@ -140,12 +135,7 @@ class TwilioRest:
             ) from exc
         if response.is_success:
             return
-        code, detail = _error_details(response)
-        message = f"Twilio REST {action} of call {call_sid} failed: HTTP {response.status_code}"
-        if code is not None:
-            message += f", Twilio error {code}"
-        if detail:
-            message += f": {detail}"
+        message, code = _refusal(f"Twilio REST {action} of call {call_sid}", response)
         error_class = (
             CallAlreadyEnded
             if response.status_code == 404 or code == _NOT_FOUND_CODE
@@ -154,17 +144,20 @@ class TwilioRest:
         raise error_class(message, status=response.status_code, code=code)
 
 
-def _error_details(response: httpx.Response) -> tuple[int | None, str | None]:
-    """Twilio's ``{"code": 20404, "message": ..., "status": 404}`` body, when there is one."""
+def _refusal(what: str, response: httpx.Response) -> tuple[str, int | None]:
+    """The message for a refused request, with Twilio's error code when its body has one
+    (``{"code": 20404, "message": ..., "status": 404}``)."""
     try:
         body = response.json()
     except ValueError:  # not JSON (a proxy's HTML page, say) or not decodable
-        return None, None
+        body = None
     if not isinstance(body, dict):
-        return None, None
-    code = body.get("code")
+        body = {}
+    code = body.get("code") if type(body.get("code")) is int else None
     detail = body.get("message")
-    return (
-        code if type(code) is int else None,
-        detail if isinstance(detail, str) else None,
-    )
+    message = f"{what} failed: HTTP {response.status_code}"
+    if code is not None:
+        message += f", Twilio error {code}"
+    if isinstance(detail, str) and detail:
+        message += f": {detail}"
+    return message, code
