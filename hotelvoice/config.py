@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import attrs
@@ -25,49 +25,57 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+def _env(var: str, default: Any, *, repr: bool = True) -> Any:
+    """A setting read from the environment variable ``var`` (decoded by the field's type)."""
+    return attrs.field(default=default, repr=repr, metadata={"env": var})
+
+
 @attrs.frozen
 class Settings:
-    public_url: str = "http://127.0.0.1:8080"
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = attrs.field(default=None, repr=False)
-    validate_signatures: bool = True
-    twilio_api_base: str = "https://api.twilio.com"
-    openai_api_key: str | None = attrs.field(default=None, repr=False)
-    openai_realtime_url: str = "wss://api.openai.com/v1/realtime"
-    openai_model: str = "gpt-realtime"
-    openai_voice: str = "marin"
-    openai_audio: Literal["pcmu", "pcm16"] = "pcmu"
-    hotel_name: str = "our hotel"
-    hotel_location: str | None = None
-    hotel_checkin_time: str = "3:00 PM"
-    hotel_checkout_time: str = "11:00 AM"
-    hotel_pet_policy: str | None = None
-    front_desk_phone: str | None = None
-    housekeeping_phone: str | None = None
-    management_phone: str | None = None
-    maintenance_phone: str | None = None
-    hotel_timezone: str = "UTC"
+    public_url: str = _env("PUBLIC_URL", "http://127.0.0.1:8080")
+    twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID", None)
+    twilio_auth_token: str | None = _env("TWILIO_AUTH_TOKEN", None, repr=False)
+    validate_signatures: bool = _env("TWILIO_VALIDATE_SIGNATURES", True)
+    twilio_api_base: str = _env("TWILIO_API_BASE", "https://api.twilio.com")
+    openai_api_key: str | None = _env("OPENAI_API_KEY", None, repr=False)
+    openai_realtime_url: str = _env("OPENAI_REALTIME_URL", "wss://api.openai.com/v1/realtime")
+    openai_model: str = _env("OPENAI_REALTIME_MODEL", "gpt-realtime")
+    openai_voice: str = _env("OPENAI_REALTIME_VOICE", "marin")
+    openai_audio: Literal["pcmu", "pcm16"] = _env("OPENAI_REALTIME_AUDIO", "pcmu")
+    hotel_name: str = _env("HOTEL_NAME", "our hotel")
+    hotel_location: str | None = _env("HOTEL_LOCATION", None)
+    hotel_checkin_time: str = _env("HOTEL_CHECKIN_TIME", "3:00 PM")
+    hotel_checkout_time: str = _env("HOTEL_CHECKOUT_TIME", "11:00 AM")
+    hotel_pet_policy: str | None = _env("HOTEL_PET_POLICY", None)
+    front_desk_phone: str | None = _env("FRONT_DESK_PHONE", None)
+    housekeeping_phone: str | None = _env("HOUSEKEEPING_PHONE", None)
+    management_phone: str | None = _env("MANAGEMENT_PHONE", None)
+    maintenance_phone: str | None = _env("MAINTENANCE_PHONE", None)
+    hotel_timezone: str = _env("HOTEL_TIMEZONE", "UTC")
     # The hotel package: store, properties, payments.
-    db_path: str = "hotelvoice.db"
-    properties_file: str | None = None  # TOML of properties; None: the single HOTEL_* one
-    stripe_api_key: str | None = attrs.field(default=None, repr=False)
-    stripe_api_base: str = "https://api.stripe.com"
+    db_path: str = _env("HOTELVOICE_DB", "hotelvoice.db")
+    # A TOML file of properties; None: the single HOTEL_* one.
+    properties_file: str | None = _env("HOTELVOICE_PROPERTIES", None)
+    stripe_api_key: str | None = _env("STRIPE_API_KEY", None, repr=False)
+    stripe_api_base: str = _env("STRIPE_API_BASE", "https://api.stripe.com")
     # Signs the embedded payment links; None: a random key per process (links die on restart).
-    secret_key: str | None = attrs.field(default=None, repr=False)
+    secret_key: str | None = _env("HOTELVOICE_SECRET_KEY", None, repr=False)
     # Deadlines, seconds.
-    model_setup_timeout_s: float = 5.0
-    tool_timeout_s: float = 8.0
-    silence_timeout_s: float = 12.0
-    goodbye_timeout_s: float = 15.0
-    interruption_timeout_s: float = 20.0
-    max_call_duration_s: float = 1800.0
-    transfer_timeout_s: float = 15.0
-    stream_start_timeout_s: float = 10.0
-    stream_token_ttl_s: float = 60.0
+    model_setup_timeout_s: float = _env("HOTELVOICE_MODEL_SETUP_TIMEOUT", 5.0)
+    tool_timeout_s: float = _env("HOTELVOICE_TOOL_TIMEOUT", 8.0)
+    silence_timeout_s: float = _env("HOTELVOICE_SILENCE_TIMEOUT", 12.0)
+    goodbye_timeout_s: float = _env("HOTELVOICE_GOODBYE_TIMEOUT", 15.0)
+    interruption_timeout_s: float = _env("HOTELVOICE_INTERRUPTION_TIMEOUT", 20.0)
+    max_call_duration_s: float = _env("HOTELVOICE_MAX_CALL_DURATION", 1800.0)
+    transfer_timeout_s: float = _env("HOTELVOICE_TRANSFER_TIMEOUT", 15.0)
+    stream_start_timeout_s: float = _env("HOTELVOICE_STREAM_START_TIMEOUT", 10.0)
+    stream_token_ttl_s: float = _env("HOTELVOICE_STREAM_TOKEN_TTL", 60.0)
     # Bounds.
-    inbound_buffer_frames: int = 250  # 5 s of caller audio while the model connects
-    mark_interval_ms: int = 100  # audio between two Twilio marks: barge-in accuracy vs traffic
-    max_model_reconnects: int = 1
+    # 5 s of caller audio while the model connects.
+    inbound_buffer_frames: int = _env("HOTELVOICE_INBOUND_BUFFER_FRAMES", 250)
+    # Audio between two Twilio marks: barge-in accuracy vs traffic.
+    mark_interval_ms: int = _env("HOTELVOICE_MARK_INTERVAL_MS", 100)
+    max_model_reconnects: int = _env("HOTELVOICE_MAX_MODEL_RECONNECTS", 1)
 
     @property
     def stream_url(self) -> str:
@@ -84,47 +92,18 @@ class Settings:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
 
-_FLOAT_SETTINGS = {
-    "HOTELVOICE_MODEL_SETUP_TIMEOUT": "model_setup_timeout_s",
-    "HOTELVOICE_TOOL_TIMEOUT": "tool_timeout_s",
-    "HOTELVOICE_SILENCE_TIMEOUT": "silence_timeout_s",
-    "HOTELVOICE_GOODBYE_TIMEOUT": "goodbye_timeout_s",
-    "HOTELVOICE_INTERRUPTION_TIMEOUT": "interruption_timeout_s",
-    "HOTELVOICE_MAX_CALL_DURATION": "max_call_duration_s",
-    "HOTELVOICE_TRANSFER_TIMEOUT": "transfer_timeout_s",
-    "HOTELVOICE_STREAM_START_TIMEOUT": "stream_start_timeout_s",
-    "HOTELVOICE_STREAM_TOKEN_TTL": "stream_token_ttl_s",
-}
-_INT_SETTINGS = {
-    "HOTELVOICE_INBOUND_BUFFER_FRAMES": "inbound_buffer_frames",
-    "HOTELVOICE_MARK_INTERVAL_MS": "mark_interval_ms",
-    "HOTELVOICE_MAX_MODEL_RECONNECTS": "max_model_reconnects",
-}
-_STR_SETTINGS = {
-    "PUBLIC_URL": "public_url",
-    "TWILIO_ACCOUNT_SID": "twilio_account_sid",
-    "TWILIO_AUTH_TOKEN": "twilio_auth_token",
-    "TWILIO_API_BASE": "twilio_api_base",
-    "OPENAI_API_KEY": "openai_api_key",
-    "OPENAI_REALTIME_URL": "openai_realtime_url",
-    "OPENAI_REALTIME_MODEL": "openai_model",
-    "OPENAI_REALTIME_VOICE": "openai_voice",
-    "HOTEL_NAME": "hotel_name",
-    "HOTEL_LOCATION": "hotel_location",
-    "HOTEL_CHECKIN_TIME": "hotel_checkin_time",
-    "HOTEL_CHECKOUT_TIME": "hotel_checkout_time",
-    "HOTEL_PET_POLICY": "hotel_pet_policy",
-    "FRONT_DESK_PHONE": "front_desk_phone",
-    "HOUSEKEEPING_PHONE": "housekeeping_phone",
-    "MANAGEMENT_PHONE": "management_phone",
-    "MAINTENANCE_PHONE": "maintenance_phone",
-    "HOTEL_TIMEZONE": "hotel_timezone",
-    "HOTELVOICE_DB": "db_path",
-    "HOTELVOICE_PROPERTIES": "properties_file",
-    "STRIPE_API_KEY": "stripe_api_key",
-    "STRIPE_API_BASE": "stripe_api_base",
-    "HOTELVOICE_SECRET_KEY": "secret_key",
-}
+def _decode(name: str, raw: str, kind: Any) -> object:
+    """The value of variable ``name`` for a field of type ``kind``. Raises ConfigError."""
+    if kind is float or kind is int:
+        return kind(_parse_positive(name, raw, kind))
+    if kind is bool:
+        return _parse_bool(name, raw)
+    if get_origin(kind) is Literal:
+        value = raw.strip().lower()
+        if value not in get_args(kind):
+            raise ConfigError(f"{name} must be {' or '.join(get_args(kind))}, not {value!r}")
+        return value
+    return raw.strip()
 
 
 def _parse_bool(name: str, raw: str) -> bool:
@@ -166,31 +145,16 @@ def settings_from_env(
     merged.update(os.environ if environ is None else environ)
 
     values: dict[str, object] = {}
-    for var, field in _STR_SETTINGS.items():
-        raw = merged.get(var, "").strip()
-        if raw:
-            values[field] = raw
-    for var, field in _FLOAT_SETTINGS.items():
+    for field in attrs.fields(attrs.resolve_types(Settings)):
+        var = field.metadata["env"]
         if merged.get(var, "").strip():
-            values[field] = float(_parse_positive(var, merged[var], float))
-    for var, field in _INT_SETTINGS.items():
-        if merged.get(var, "").strip():
-            values[field] = int(_parse_positive(var, merged[var], int))
-    if merged.get("TWILIO_VALIDATE_SIGNATURES", "").strip():
-        values["validate_signatures"] = _parse_bool(
-            "TWILIO_VALIDATE_SIGNATURES", merged["TWILIO_VALIDATE_SIGNATURES"]
-        )
-    elif not values.get("twilio_auth_token") and is_loopback_url(
-        str(values.get("public_url", attrs.fields(Settings).public_url.default))
-    ):
+            values[field.name] = _decode(var, merged[var], field.type)
+    if "validate_signatures" not in values and not values.get("twilio_auth_token"):
         # Local development on the embedded defaults: nothing from outside can reach a
         # loopback URL, and there is no token to check against. The app warns loudly.
-        values["validate_signatures"] = False
-    audio = merged.get("OPENAI_REALTIME_AUDIO", "").strip().lower()
-    if audio:
-        if audio not in {"pcmu", "pcm16"}:
-            raise ConfigError(f"OPENAI_REALTIME_AUDIO must be pcmu or pcm16, not {audio!r}")
-        values["openai_audio"] = audio
+        public_url = values.get("public_url", attrs.fields(Settings).public_url.default)
+        if is_loopback_url(str(public_url)):
+            values["validate_signatures"] = False
 
     settings = Settings(**values)  # type: ignore[arg-type]
     _check_url("PUBLIC_URL", settings.public_url, {"http", "https"})
