@@ -64,7 +64,7 @@ class _Message(msgspec.Struct, frozen=True):
     stream_sid: str
 
 
-class Start(_Message):
+class Start(_Message, frozen=True):
     account_sid: str
     call_sid: str
     tracks: tuple[str, ...]
@@ -72,7 +72,7 @@ class Start(_Message):
     media_format: MediaFormat
 
 
-class Media(_Message):
+class Media(_Message, frozen=True):
     track: str
     chunk: int
     timestamp: int
@@ -81,16 +81,16 @@ class Media(_Message):
     payload: str
 
 
-class Dtmf(_Message):
+class Dtmf(_Message, frozen=True):
     track: str
     digit: str
 
 
-class MarkEcho(_Message):
+class MarkEcho(_Message, frozen=True):
     name: str
 
 
-class Stop(_Message):
+class Stop(_Message, frozen=True):
     account_sid: str
     call_sid: str
 
@@ -200,7 +200,7 @@ class _StartBody(msgspec.Struct, frozen=True, rename="camel"):
     stream_sid: str | None = None
 
 
-class _StartWire(_Wire, tag="start"):
+class _StartWire(_Wire, frozen=True, tag="start"):
     start: _StartBody
 
     def message(self) -> Start:
@@ -234,7 +234,7 @@ class _MediaBody(msgspec.Struct, frozen=True):
     payload: str
 
 
-class _MediaWire(_Wire, tag="media"):
+class _MediaWire(_Wire, frozen=True, tag="media"):
     media: _MediaBody
 
     def message(self) -> Media:
@@ -263,7 +263,7 @@ class _DtmfBody(msgspec.Struct, frozen=True):
     digit: str
 
 
-class _DtmfWire(_Wire, tag="dtmf"):
+class _DtmfWire(_Wire, frozen=True, tag="dtmf"):
     dtmf: _DtmfBody
 
     def message(self) -> Dtmf:
@@ -274,7 +274,7 @@ class _MarkBody(msgspec.Struct, frozen=True):
     name: str
 
 
-class _MarkWire(_Wire, tag="mark"):
+class _MarkWire(_Wire, frozen=True, tag="mark"):
     mark: _MarkBody
 
     def message(self) -> MarkEcho:
@@ -286,7 +286,7 @@ class _StopBody(msgspec.Struct, frozen=True, rename="camel"):
     call_sid: str
 
 
-class _StopWire(_Wire, tag="stop"):
+class _StopWire(_Wire, frozen=True, tag="stop"):
     stop: _StopBody
 
     def message(self) -> Stop:
