@@ -439,21 +439,26 @@ class OtherEvent(_ServerEvent, frozen=True):
         return self.type in KNOWN_SERVER_EVENT_TYPES
 
 
-ServerEvent: TypeAlias = (
+# The events msgspec decodes as they stand (the others come from a `_*Wire` struct below).
+_AsOnTheWire: TypeAlias = (
     SessionCreated
     | SessionUpdated
     | AudioDelta
     | AudioDone
     | SpeechStarted
     | SpeechStopped
-    | ResponseCreated
-    | ResponseDone
     | OutputItemAdded
     | OutputItemDone
-    | FunctionCallArgumentsDone
     | InputTranscriptCompleted
     | OutputTranscriptDone
     | ItemTruncated
+)
+
+ServerEvent: TypeAlias = (
+    _AsOnTheWire
+    | ResponseCreated
+    | ResponseDone
+    | FunctionCallArgumentsDone
     | RealtimeError
     | OtherEvent
 )
@@ -553,17 +558,7 @@ class _ErrorWire(_Wire, frozen=True, tag="error"):
 
 
 _Decoded: TypeAlias = (
-    SessionCreated
-    | SessionUpdated
-    | AudioDelta
-    | AudioDone
-    | SpeechStarted
-    | SpeechStopped
-    | OutputItemAdded
-    | OutputItemDone
-    | InputTranscriptCompleted
-    | OutputTranscriptDone
-    | ItemTruncated
+    _AsOnTheWire
     | _ResponseCreatedWire
     | _ResponseDoneWire
     | _FunctionCallArgumentsDoneWire
