@@ -162,21 +162,20 @@ class _Counter(int):
     __slots__ = ()
 
 
-def _decode_counter(type_: type, value: object) -> object:
-    """msgspec's hook for ``_Counter`` fields: a non-negative JSON integer or digit string."""
-    if type_ is _Counter:
-        if type(value) is int and value >= 0:
+def _decode_counter(type_: type, value: object) -> _Counter:
+    """msgspec's hook for its one custom type here, ``_Counter``: a non-negative JSON integer
+    or string of digits. Raises ValueError, which msgspec reports with the field's path."""
+    if type(value) is int and value >= 0:
+        return _Counter(value)
+    # isascii: int() would also accept other scripts' digits, "+1", " 1" and "1_0".
+    if type(value) is str and value.isdigit() and value.isascii():
+        try:
             return _Counter(value)
-        # isascii: int() would also accept other scripts' digits, "+1", " 1" and "1_0".
-        if type(value) is str and value.isdigit() and value.isascii():
-            try:
-                return _Counter(value)
-            except ValueError:  # more digits than Python's int-parsing limit
-                pass
-        raise ValueError(
-            f"must be a non-negative integer (or a string of digits), got {_short_repr(value)}"
-        )
-    raise NotImplementedError(type_)  # pragma: no cover - no other custom types below
+        except ValueError:  # more digits than Python's int-parsing limit
+            pass
+    raise ValueError(
+        f"must be a non-negative integer (or a string of digits), got {_short_repr(value)}"
+    )
 
 
 class _Wire(msgspec.Struct, frozen=True, tag_field="event", rename="camel"):
