@@ -4,7 +4,8 @@ Run from the repository root: ``.venv/bin/python -m bench.realtime_events``.
 
 The audio delta is the hottest server message (about 50 a second per call) and
 ``encode_audio_append`` the hottest client one; both are measured with a 160-byte payload
-(20 ms of μ-law), next to the parser's general path for comparison.
+(20 ms of μ-law). Next to them: the delta in another layout, bytes, a small typed event, and a
+transcript delta (frequent while the model speaks), which becomes an OtherEvent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ DELTA = {
     "content_index": 0,
     "delta": PAYLOAD,
 }
-# The compact layout the API sends (fast path), and a spaced one that takes the general path.
+# The compact layout the API sends, and a spaced one (no layout is special to the parser now).
 DELTA_COMPACT = json.dumps(DELTA, separators=(",", ":"))
 DELTA_SPACED = json.dumps(DELTA)
 DELTA_BYTES = DELTA_COMPACT.encode("utf-8")
@@ -40,14 +41,27 @@ SPEECH_STARTED = json.dumps(
     },
     separators=(",", ":"),
 )
+TRANSCRIPT_DELTA = json.dumps(
+    {
+        "type": "response.output_audio_transcript.delta",
+        "event_id": "event_CP9a8Z1Bf0JvE2kxQ3LmP",
+        "response_id": "resp_CP9a8YyJ3kPq7Rr2Tn8Xw",
+        "item_id": "item_CP9a8Zt4m9QxLk1Wv6Hs2",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": " rooms",
+    },
+    separators=(",", ":"),
+)
 
 
 def main() -> None:
     cases: dict[str, Callable[[], object]] = {
-        "parse_server_event(delta, fast path)": lambda: parse_server_event(DELTA_COMPACT),
+        "parse_server_event(delta, compact)": lambda: parse_server_event(DELTA_COMPACT),
         "parse_server_event(delta, bytes)": lambda: parse_server_event(DELTA_BYTES),
-        "parse_server_event(delta, general)": lambda: parse_server_event(DELTA_SPACED),
+        "parse_server_event(delta, spaced)": lambda: parse_server_event(DELTA_SPACED),
         "parse_server_event(speech_started)": lambda: parse_server_event(SPEECH_STARTED),
+        "parse_server_event(transcript delta)": lambda: parse_server_event(TRANSCRIPT_DELTA),
         "encode_audio_append(160 B frame)": lambda: encode_audio_append(PAYLOAD),
         "json.loads(delta) alone, reference": lambda: json.loads(DELTA_COMPACT),
         "(empty lambda, loop overhead)": lambda: None,

@@ -3,6 +3,11 @@
 Sans-IO: plain text in, frozen value objects out (and the reverse). Nothing here touches a
 socket or trio, so the bridge can call it inline for every 20 ms frame.
 
+Decoding is msgspec's: the JSON goes straight into the private ``_*Wire`` structs below (one
+per event, a tagged union on ``event``), which check every field's type; each then flattens
+itself into the public message. Only when that fails is the text looked at again, with the
+standard library, to say precisely what was wrong.
+
 Twilio sends counters and timestamps as JSON strings (``"sequenceNumber": "4"``); they are
 accepted as strings of ASCII digits or as JSON integers and exposed as ``int``.
 """
@@ -11,12 +16,13 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii
-from typing import Any, Literal
+from typing import Literal
 
-import attrs
+import msgspec
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
@@ -37,27 +43,28 @@ __all__ = [
 ]
 
 # A 20 ms frame is ~400 chars and a `start` with parameters a few KiB; anything far bigger is
-# not Twilio, and refusing it before json.loads keeps a hostile peer from making us chew on it.
+# not Twilio, and refusing it before decoding keeps a hostile peer from making us chew on it.
 MAX_MESSAGE_CHARS = 64 * 1024
 
 
-@attrs.frozen
-class MediaFormat:
+class MediaFormat(msgspec.Struct, frozen=True):
     encoding: str
     sample_rate: int
     channels: int
 
 
-@attrs.frozen
-class Connected:
+class Connected(msgspec.Struct, frozen=True, tag="connected", tag_field="event"):
+    # Decoded as it stands: the wire message is already this flat.
     protocol: str
     version: str
 
 
-@attrs.frozen
-class Start:
+class _Message(msgspec.Struct, frozen=True):
     sequence_number: int
     stream_sid: str
+
+
+class Start(_Message, frozen=True):
     account_sid: str
     call_sid: str
     tracks: tuple[str, ...]
@@ -65,10 +72,7 @@ class Start:
     media_format: MediaFormat
 
 
-@attrs.frozen
-class Media:
-    sequence_number: int
-    stream_sid: str
+class Media(_Message, frozen=True):
     track: str
     chunk: int
     timestamp: int
@@ -77,25 +81,16 @@ class Media:
     payload: str
 
 
-@attrs.frozen
-class Dtmf:
-    sequence_number: int
-    stream_sid: str
+class Dtmf(_Message, frozen=True):
     track: str
     digit: str
 
 
-@attrs.frozen
-class MarkEcho:
-    sequence_number: int
-    stream_sid: str
+class MarkEcho(_Message, frozen=True):
     name: str
 
 
-@attrs.frozen
-class Stop:
-    sequence_number: int
-    stream_sid: str
+class Stop(_Message, frozen=True):
     account_sid: str
     call_sid: str
 
@@ -152,6 +147,173 @@ def parse_message(text: str | bytes) -> TwilioMessage:
             f" long, over the {MAX_MESSAGE_CHARS} limit",
         )
     try:
+        wire = _DECODER.decode(text)
+    # ValidationError is a DecodeError, and RecursionError is msgspec's answer to deep nesting:
+    # whatever went wrong, the careful second look decides.
+    except (msgspec.DecodeError, RecursionError):
+        wire = _decode_carefully(text)
+    return wire if isinstance(wire, Connected) else wire.message()
+
+
+class _Counter(int):
+    """A counter as Twilio sends it, checked by ``_decode_counter``; flattened messages hold
+    these (they are ints in every other respect)."""
+
+    __slots__ = ()
+
+
+def _decode_counter(type_: type, value: object) -> _Counter:
+    """msgspec's hook for its one custom type here, ``_Counter``: a non-negative JSON integer
+    or string of digits. Raises ValueError, which msgspec reports with the field's path."""
+    if type(value) is int and value >= 0:
+        return _Counter(value)
+    # isascii: int() would also accept other scripts' digits, "+1", " 1" and "1_0".
+    if type(value) is str and value.isdigit() and value.isascii():
+        try:
+            return _Counter(value)
+        except ValueError:  # more digits than Python's int-parsing limit
+            pass
+    raise ValueError(
+        f"must be a non-negative integer (or a string of digits), got {_short_repr(value)}"
+    )
+
+
+class _Wire(msgspec.Struct, frozen=True, tag_field="event", rename="camel"):
+    sequence_number: _Counter
+    stream_sid: str
+
+
+class _StartFormat(msgspec.Struct, frozen=True, rename="camel"):
+    encoding: str
+    sample_rate: _Counter
+    channels: _Counter
+
+
+class _StartBody(msgspec.Struct, frozen=True, rename="camel"):
+    account_sid: str
+    call_sid: str
+    tracks: tuple[str, ...]
+    media_format: _StartFormat
+    # <Parameter> is optional in TwiML, so a start without customParameters means "none".
+    custom_parameters: dict[str, str] = {}
+    stream_sid: str | None = None
+
+
+class _StartWire(_Wire, frozen=True, tag="start"):
+    start: _StartBody
+
+    def message(self) -> Start:
+        body = self.start
+        # Twilio repeats the streamSid inside `start`; two different values would mean a
+        # confused or forged peer.
+        if body.stream_sid is not None and body.stream_sid != self.stream_sid:
+            raise _bad_field(
+                "start",
+                "start.streamSid",
+                f"must equal the top-level streamSid {self.stream_sid!r},"
+                f" got {_short_repr(body.stream_sid)}",
+            )
+        media_format = body.media_format
+        return Start(
+            self.sequence_number,
+            self.stream_sid,
+            body.account_sid,
+            body.call_sid,
+            body.tracks,
+            # A read-only view of the decoder's private dict: nobody can change it later.
+            types.MappingProxyType(body.custom_parameters),
+            MediaFormat(media_format.encoding, media_format.sample_rate, media_format.channels),
+        )
+
+
+class _MediaBody(msgspec.Struct, frozen=True):
+    track: str
+    chunk: _Counter
+    timestamp: _Counter
+    payload: str
+
+
+class _MediaWire(_Wire, frozen=True, tag="media"):
+    media: _MediaBody
+
+    def message(self) -> Media:
+        body = self.media
+        try:
+            binascii.a2b_base64(body.payload, strict_mode=True)
+        except ValueError as exc:  # binascii.Error, or non-ASCII text
+            raise TwilioProtocolError(
+                "bad_base64",
+                f'Twilio "media" message field "media.payload" is not valid base64 ({exc})',
+                event="media",
+                field="media.payload",
+            ) from None
+        return Media(
+            self.sequence_number,
+            self.stream_sid,
+            body.track,
+            body.chunk,
+            body.timestamp,
+            body.payload,
+        )
+
+
+class _DtmfBody(msgspec.Struct, frozen=True):
+    track: str
+    digit: str
+
+
+class _DtmfWire(_Wire, frozen=True, tag="dtmf"):
+    dtmf: _DtmfBody
+
+    def message(self) -> Dtmf:
+        return Dtmf(self.sequence_number, self.stream_sid, self.dtmf.track, self.dtmf.digit)
+
+
+class _MarkBody(msgspec.Struct, frozen=True):
+    name: str
+
+
+class _MarkWire(_Wire, frozen=True, tag="mark"):
+    mark: _MarkBody
+
+    def message(self) -> MarkEcho:
+        return MarkEcho(self.sequence_number, self.stream_sid, self.mark.name)
+
+
+class _StopBody(msgspec.Struct, frozen=True, rename="camel"):
+    account_sid: str
+    call_sid: str
+
+
+class _StopWire(_Wire, frozen=True, tag="stop"):
+    stop: _StopBody
+
+    def message(self) -> Stop:
+        return Stop(
+            self.sequence_number, self.stream_sid, self.stop.account_sid, self.stop.call_sid
+        )
+
+
+_WireMessage = Connected | _StartWire | _MediaWire | _DtmfWire | _MarkWire | _StopWire
+_DECODER = msgspec.json.Decoder(_WireMessage, dec_hook=_decode_counter)
+_EVENTS = frozenset({"connected", "start", "media", "dtmf", "mark", "stop"})
+
+# msgspec's ValidationError text: "<what> - at `$.<path><inner>`", or just "<what>" at the top
+# level. The field is the path up to any array index or map value (`[1]`, `[...]`) inside it.
+_VALIDATION = re.compile(
+    r"(?P<what>.*?)(?: - at `\$(?P<path>[^`\[]*)(?P<inner>[^`]*)`)?", re.DOTALL
+)
+_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]*)`")
+
+
+def _decode_carefully(text: str | bytes) -> _WireMessage:
+    """Decode a message msgspec's JSON reader refused, or say precisely what is wrong with it.
+
+    The standard library's reader is the judge of what is JSON, as it always was here (it
+    takes UTF-16 bytes, NaN, lone surrogates, which msgspec's does not); msgspec then checks
+    the decoded object against the same structs as the fast path.
+    """
+    try:
         decoded = json.loads(text)
     # ValueError covers JSONDecodeError, undecodable bytes and over-long integer literals.
     except ValueError as exc:
@@ -162,257 +324,66 @@ def parse_message(text: str | bytes) -> TwilioMessage:
         raise TwilioProtocolError(
             "malformed_json", "Twilio message is not valid JSON: nested too deeply"
         ) from None
-    if type(decoded) is dict:
-        # ~50 media frames a second per call: try the common shape with as few checks as
-        # possible; anything unusual falls through to the careful path below.
-        if decoded.get("event") == "media":
-            media = _media_fast_path(decoded)
-            if media is not None:
-                return media
-        return _parse_object(decoded)
-    raise TwilioProtocolError(
-        "not_an_object",
-        f"Twilio message must be a JSON object, not {_json_type_name(decoded)}",
-    )
-
-
-def _media_fast_path(message: dict[str, Any]) -> Media | None:
-    """Build a Media from the usual all-strings shape; None sends the caller to the slow path."""
-    try:
-        media = message["media"]
-        sequence_number = message["sequenceNumber"]
-        stream_sid = message["streamSid"]
-        track = media["track"]
-        chunk = media["chunk"]
-        timestamp = media["timestamp"]
-        payload = media["payload"]
-        if not (
-            type(stream_sid) is str
-            and type(track) is str
-            and type(payload) is str
-            and type(sequence_number) is str
-            and type(chunk) is str
-            and type(timestamp) is str
-        ):
-            return None
-        # One isdigit/isascii over the concatenation is cheaper than six calls; the emptiness
-        # checks stop "" from hiding inside it.
-        counters = sequence_number + chunk + timestamp
-        if not (
-            counters.isdigit() and counters.isascii() and sequence_number and chunk and timestamp
-        ):
-            return None
-        binascii.a2b_base64(payload, strict_mode=True)
-        return Media(int(sequence_number), stream_sid, track, int(chunk), int(timestamp), payload)
-    # KeyError/TypeError: a missing or non-object field; ValueError: bad base64 or an
-    # absurdly long number. The slow path reports each of them precisely.
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-class _Fields:
-    """Typed access to one JSON object of a message, raising precise TwilioProtocolErrors."""
-
-    __slots__ = ("_event", "_object", "_path")
-
-    def __init__(self, obj: dict[str, Any], event: str, path: str = "") -> None:
-        self._object = obj
-        self._event = event
-        self._path = path
-
-    def _where(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
-
-    def _raw(self, key: str) -> Any:
-        try:
-            return self._object[key]
-        except KeyError:
-            field = self._where(key)
-            raise TwilioProtocolError(
-                "missing_field",
-                f'Twilio "{self._event}" message has no "{field}" field',
-                event=self._event,
-                field=field,
-            ) from None
-
-    def bad_value(self, key: str, expected: str, value: Any) -> TwilioProtocolError:
-        field = self._where(key)
-        return TwilioProtocolError(
-            "bad_field",
-            f'Twilio "{self._event}" message field "{field}" must be {expected}, '
-            f"got {_short_repr(value)}",
-            event=self._event,
-            field=field,
+    if type(decoded) is not dict:
+        raise TwilioProtocolError(
+            "not_an_object",
+            f"Twilio message must be a JSON object, not {_json_type_name(decoded)}",
         )
-
-    def string(self, key: str) -> str:
-        value = self._raw(key)
-        if type(value) is not str:
-            raise self.bad_value(key, "a string", value)
-        return value
-
-    def optional_string(self, key: str) -> str | None:
-        return self.string(key) if key in self._object else None
-
-    def counter(self, key: str) -> int:
-        """A non-negative integer that Twilio usually sends as a string of digits."""
-        value = self._raw(key)
-        if type(value) is int and value >= 0:
-            return value
-        # isascii: int() would also accept other scripts' digits, "+1", " 1" and "1_0".
-        if type(value) is str and value.isdigit() and value.isascii():
-            try:
-                return int(value)
-            except ValueError:  # more digits than Python's int-parsing limit
-                pass
-        raise self.bad_value(key, "a non-negative integer (or a string of digits)", value)
-
-    def obj(self, key: str) -> _Fields:
-        value = self._raw(key)
-        if type(value) is not dict:
-            raise self.bad_value(key, "an object", value)
-        return _Fields(value, self._event, self._where(key))
-
-    def string_list(self, key: str) -> tuple[str, ...]:
-        value = self._raw(key)
-        if type(value) is not list or not all(type(item) is str for item in value):
-            raise self.bad_value(key, "a list of strings", value)
-        return tuple(value)
-
-    def string_map(self, key: str) -> Mapping[str, str]:
-        # <Parameter> is optional in TwiML, so a start without customParameters means "none".
-        value = self._object.get(key, {})
-        if type(value) is not dict or not all(type(item) is str for item in value.values()):
-            raise self.bad_value(key, "an object of string values", value)
-        # A read-only view of a private copy, so nobody can change a parsed message later.
-        return types.MappingProxyType(dict(value))
-
-    def base64(self, key: str) -> str:
-        value = self.string(key)
-        try:
-            binascii.a2b_base64(value, strict_mode=True)
-        except ValueError as exc:  # binascii.Error, or non-ASCII text
-            field = self._where(key)
-            raise TwilioProtocolError(
-                "bad_base64",
-                f'Twilio "{self._event}" message field "{field}" is not valid base64 ({exc})',
-                event=self._event,
-                field=field,
-            ) from None
-        return value
-
-
-def _parse_object(message: dict[str, Any]) -> TwilioMessage:
-    """Validate every field of a decoded message; raises TwilioProtocolError."""
-    if "event" not in message:
+    if "event" not in decoded:
         raise TwilioProtocolError(
             "missing_field", 'Twilio message has no "event" field', field="event"
         )
-    event = message["event"]
+    event = decoded["event"]
     if type(event) is not str:
         raise TwilioProtocolError(
             "bad_field",
             f'Twilio message field "event" must be a string, got {_short_repr(event)}',
             field="event",
         )
-    parse = _PARSERS_BY_EVENT.get(event)
-    if parse is None:
+    if event not in _EVENTS:
         raise TwilioProtocolError(
             "unknown_event",
             f"Twilio message has unknown event {_short_repr(event)}",
             event=event,
             field="event",
         )
-    return parse(_Fields(message, event))
+    try:
+        wire: _WireMessage = msgspec.convert(decoded, _WireMessage, dec_hook=_decode_counter)
+    except msgspec.ValidationError as exc:
+        raise _from_validation(event, str(exc)) from None
+    return wire
 
 
-def _parse_connected(fields: _Fields) -> Connected:
-    return Connected(protocol=fields.string("protocol"), version=fields.string("version"))
-
-
-def _parse_start(fields: _Fields) -> Start:
-    sequence_number = fields.counter("sequenceNumber")
-    stream_sid = fields.string("streamSid")
-    start = fields.obj("start")
-    # Twilio repeats the streamSid inside `start`; two different values would mean a
-    # confused or forged peer.
-    inner_stream_sid = start.optional_string("streamSid")
-    if inner_stream_sid is not None and inner_stream_sid != stream_sid:
-        raise start.bad_value(
-            "streamSid", f"equal to the top-level streamSid {stream_sid!r}", inner_stream_sid
+def _from_validation(event: str, error: str) -> TwilioProtocolError:
+    match = _VALIDATION.fullmatch(error)
+    assert match is not None  # the pattern matches any text
+    path = (match["path"] or "").lstrip(".")
+    what = match["what"]
+    missing = _MISSING.fullmatch(what)
+    if missing is not None:
+        field = f"{path}.{missing['name']}" if path else missing["name"]
+        return TwilioProtocolError(
+            "missing_field",
+            f'Twilio "{event}" message has no "{field}" field',
+            event=event,
+            field=field,
         )
-    media_format = start.obj("mediaFormat")
-    return Start(
-        sequence_number=sequence_number,
-        stream_sid=stream_sid,
-        account_sid=start.string("accountSid"),
-        call_sid=start.string("callSid"),
-        tracks=start.string_list("tracks"),
-        custom_parameters=start.string_map("customParameters"),
-        media_format=MediaFormat(
-            encoding=media_format.string("encoding"),
-            sample_rate=media_format.counter("sampleRate"),
-            channels=media_format.counter("channels"),
-        ),
+    # "Expected `str`, got `null`" -> "must be `str`, got `null`"
+    problem = f"must be {what[9:]}" if what.startswith("Expected ") else what
+    if match["inner"] == "[...]":
+        problem = f"has a value that {problem}"
+    elif match["inner"]:
+        problem = f"has an item {match['inner']} that {problem}"
+    return _bad_field(event, path, problem)
+
+
+def _bad_field(event: str, field: str, problem: str) -> TwilioProtocolError:
+    return TwilioProtocolError(
+        "bad_field",
+        f'Twilio "{event}" message field "{field}" {problem}',
+        event=event,
+        field=field,
     )
-
-
-def _parse_media(fields: _Fields) -> Media:
-    sequence_number = fields.counter("sequenceNumber")
-    stream_sid = fields.string("streamSid")
-    media = fields.obj("media")
-    return Media(
-        sequence_number=sequence_number,
-        stream_sid=stream_sid,
-        track=media.string("track"),
-        chunk=media.counter("chunk"),
-        timestamp=media.counter("timestamp"),
-        payload=media.base64("payload"),
-    )
-
-
-def _parse_dtmf(fields: _Fields) -> Dtmf:
-    sequence_number = fields.counter("sequenceNumber")
-    stream_sid = fields.string("streamSid")
-    dtmf = fields.obj("dtmf")
-    return Dtmf(
-        sequence_number=sequence_number,
-        stream_sid=stream_sid,
-        track=dtmf.string("track"),
-        digit=dtmf.string("digit"),
-    )
-
-
-def _parse_mark(fields: _Fields) -> MarkEcho:
-    sequence_number = fields.counter("sequenceNumber")
-    stream_sid = fields.string("streamSid")
-    return MarkEcho(
-        sequence_number=sequence_number,
-        stream_sid=stream_sid,
-        name=fields.obj("mark").string("name"),
-    )
-
-
-def _parse_stop(fields: _Fields) -> Stop:
-    sequence_number = fields.counter("sequenceNumber")
-    stream_sid = fields.string("streamSid")
-    stop = fields.obj("stop")
-    return Stop(
-        sequence_number=sequence_number,
-        stream_sid=stream_sid,
-        account_sid=stop.string("accountSid"),
-        call_sid=stop.string("callSid"),
-    )
-
-
-_PARSERS_BY_EVENT: dict[str, Callable[[_Fields], TwilioMessage]] = {
-    "connected": _parse_connected,
-    "start": _parse_start,
-    "media": _parse_media,
-    "dtmf": _parse_dtmf,
-    "mark": _parse_mark,
-    "stop": _parse_stop,
-}
 
 
 def _json_type_name(value: object) -> str:
