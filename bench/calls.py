@@ -223,7 +223,7 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 5.0) -> Non
 
 
 def stop_all() -> None:
-    for process in list(_children):
+    for process in _children.copy():  # stop_process removes each from _children
         stop_process(process, grace=2.0)
 
 
