@@ -570,9 +570,9 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     pin = cfg.pinning
     env = helper_env()
     python = sys.executable
-    speech = ("--speak-every", str(cfg.speak_every), "--speak-seconds", str(cfg.speak_seconds))
+    speech = ["--speak-every", str(cfg.speak_every), "--speak-seconds", str(cfg.speak_seconds)]
     if cfg.sample is not None:
-        speech += ("--speak-unprompted",)
+        speech.append("--speak-unprompted")
     model = spawn(
         pin.command(
             pin.harness_cpu,
