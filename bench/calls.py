@@ -223,7 +223,7 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 5.0) -> Non
 
 
 def stop_all() -> None:
-    for process in list(_children):
+    for process in _children.copy():  # stop_process removes each from _children
         stop_process(process, grace=2.0)
 
 
@@ -570,9 +570,9 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     pin = cfg.pinning
     env = helper_env()
     python = sys.executable
-    speech = ("--speak-every", str(cfg.speak_every), "--speak-seconds", str(cfg.speak_seconds))
+    speech = ["--speak-every", str(cfg.speak_every), "--speak-seconds", str(cfg.speak_seconds)]
     if cfg.sample is not None:
-        speech += ("--speak-unprompted",)
+        speech.append("--speak-unprompted")
     model = spawn(
         pin.command(
             pin.harness_cpu,

@@ -200,7 +200,7 @@ def g711_section(settings: Settings, audioop: ModuleType | None) -> list[tuple[s
 # ----------------------------------------------------------------------------- resamplers
 
 
-def to_int16(samples: np.ndarray) -> Int16Array:
+def to_int16(samples: npt.NDArray[np.float64]) -> Int16Array:
     return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
 
 
@@ -227,7 +227,8 @@ class PolyStream:
 def soxr_engine(quality: str, dtype: str) -> Callable[[int, int], Frame]:
     def make(in_rate: int, out_rate: int) -> Frame:
         stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype=dtype, quality=quality)
-        return stream.resample_chunk
+        resample: Frame = stream.resample_chunk  # soxr ships no types
+        return resample
 
     return make
 
@@ -279,7 +280,8 @@ def spectrum_dbfs(samples: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Amplitude spectrum in dB re full scale (a full-scale sine reads 0 dB at its bin)."""
     window = analysis_window(len(samples))
     amplitude = np.abs(np.fft.rfft(samples * window)) * 2 / window.sum()
-    return 20 * np.log10(np.maximum(amplitude, 1e-12) / 32768)
+    decibels: npt.NDArray[np.float64] = 20 * np.log10(np.maximum(amplitude, 1e-12) / 32768)
+    return decibels
 
 
 def level_at(spectrum: npt.NDArray[np.float64], window_seconds: int, freq: int) -> float:
@@ -445,7 +447,7 @@ def measure_delay_ms(engine: Engine, in_rate: int, out_rate: int) -> float:
     times = np.arange(len(out)) / out_rate - click_at / in_rate - coarse
     spectrum = np.exp(-2j * np.pi * np.outer(freqs, times)) @ out
     phase = np.unwrap(np.angle(spectrum))
-    residual = -np.polyfit(2 * np.pi * freqs, phase, 1)[0]
+    residual = -float(np.polyfit(2 * np.pi * freqs, phase, 1)[0])
     return (coarse + residual) * 1000
 
 

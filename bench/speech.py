@@ -46,8 +46,9 @@ import os
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TypeVar
@@ -238,7 +239,7 @@ def channel(line: Line, speaker: Speaker, clock: Clock) -> tuple[list[Int16Array
             clock.run(
                 "resample 8k→16k (20 ms)",
                 len(frame) / PHONE_RATE,
-                lambda f=frame: upsampler.process(f),
+                partial(upsampler.process, frame),
             )
         )
     return frames, spoken
@@ -262,7 +263,7 @@ def listen(
             elif isinstance(event, SpeechAudio):
                 pcm = event.pcm
                 seconds = len(pcm) / ASR_RATE
-                stopwatch.run("recogniser", seconds, lambda p=pcm: recognizer.feed(p))
+                stopwatch.run("recogniser", seconds, partial(recognizer.feed, pcm))
             else:
                 ends.append(event.at_ms)
                 before = stopwatch.cpu["recogniser"]
@@ -271,7 +272,7 @@ def listen(
                 texts.append(heard.text)
 
     for frame in frames:
-        handle(stopwatch.run("detector", len(frame) / ASR_RATE, lambda f=frame: detector.feed(f)))
+        handle(stopwatch.run("detector", len(frame) / ASR_RATE, partial(detector.feed, frame)))
     handle(detector.finish())
     return Heard(" ".join(t for t in texts if t), tuple(starts), tuple(ends))
 
@@ -314,7 +315,7 @@ COLUMNS = ("e2e intent", "e2e exact", "no-roll intent", "direct intent", "dates"
 
 
 def accuracy_section(
-    lines: tuple[Line, ...], voice_names: list[str], grammar: str, clock: Clock
+    lines: tuple[Line, ...], voice_names: Sequence[str], grammar: str, clock: Clock
 ) -> None:
     print(f"Accuracy: {len(lines)} caller lines × {len(voice_names)} voices, telephone band")
     print(f"{'voice':14}" + "".join(f"{c:>15}" for c in COLUMNS) + f"{'segs':>6}")

@@ -115,7 +115,7 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def _parse_positive(name: str, raw: str, kind: type[float] | type[int]) -> float | int:
+def _parse_positive(name: str, raw: str, kind: type[float | int]) -> float | int:
     try:
         value = kind(raw)
     except ValueError:

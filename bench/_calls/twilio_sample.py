@@ -79,13 +79,11 @@ def _read_source(sample_dir: Path | None) -> tuple[str, str, str]:
     """(main.py, requirements.txt or "", where from)."""
     candidates = [sample_dir] if sample_dir is not None else [MIRROR]
     for place in candidates:
-        if place is None:
-            continue
         if (place / "main.py").is_file():
-            req = place / "requirements.txt"
+            requirements = place / "requirements.txt"
             return (
                 (place / "main.py").read_text(),
-                req.read_text() if req.is_file() else "",
+                requirements.read_text() if requirements.is_file() else "",
                 str(place / "main.py"),
             )
         if (place / "HEAD").is_file() and (place / "objects").is_dir() and shutil.which("git"):

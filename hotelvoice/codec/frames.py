@@ -40,7 +40,7 @@ def bytes_to_b64(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
-def pcm16_from_bytes(data: bytes) -> npt.NDArray[np.int16]:
+def pcm16_from_bytes(data: bytes | bytearray | memoryview) -> npt.NDArray[np.int16]:
     """Little-endian PCM16 bytes as int16 samples: a read-only view on little-endian hosts."""
     if len(data) % 2:
         raise ValueError(f"PCM16 needs an even number of bytes, got {len(data)}")
@@ -108,7 +108,7 @@ class FrameAssembler:
         """Bytes held back: received but not yet a whole frame (always less than ``size``)."""
         return len(self._buffer)
 
-    def push(self, data: bytes) -> list[bytes]:
+    def push(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add ``data``; return the frames now complete (possibly none)."""
         buffer, size = self._buffer, self._size
         buffer += data

@@ -115,7 +115,7 @@ def ulaw_encode(pcm: npt.NDArray[np.int16]) -> bytes:
     return ULAW_ENCODE_TABLE.take(_pattern(pcm, "ulaw_encode")).tobytes()
 
 
-def ulaw_decode(data: bytes) -> npt.NDArray[np.int16]:
+def ulaw_decode(data: bytes | bytearray | memoryview) -> npt.NDArray[np.int16]:
     """int16 samples for μ-law codes; like ``ulaw2lin(data, 2)``. Returns a new array."""
     return ULAW_DECODE_TABLE.take(np.frombuffer(data, np.uint8))
 
@@ -125,6 +125,6 @@ def alaw_encode(pcm: npt.NDArray[np.int16]) -> bytes:
     return ALAW_ENCODE_TABLE.take(_pattern(pcm, "alaw_encode")).tobytes()
 
 
-def alaw_decode(data: bytes) -> npt.NDArray[np.int16]:
+def alaw_decode(data: bytes | bytearray | memoryview) -> npt.NDArray[np.int16]:
     """int16 samples for A-law codes; like ``alaw2lin(data, 2)``. Returns a new array."""
     return ALAW_DECODE_TABLE.take(np.frombuffer(data, np.uint8))

@@ -40,7 +40,9 @@ SESSION_START_TIMEOUT_S = 10.0
 class LocalLink:
     """Both ends of one in-process session, as a ``ModelLink``."""
 
-    def __init__(self, session_factory: Callable[[Callable[[dict[str, Any]], None]], LocalSession]):
+    def __init__(
+        self, session_factory: Callable[[Callable[[dict[str, Any]], None]], LocalSession]
+    ) -> None:
         self._to_client_send, self._to_client = trio.open_memory_channel[str](math.inf)
         self.session = session_factory(self._deliver)
         self.closed = False

@@ -260,7 +260,7 @@ class Conversation:
             if isinstance(value, str) and value.strip():
                 setattr(guest, key, value.strip())
         phone = arguments.get("phone")
-        if isinstance(phone, str) and phone.strip() and name in ("create_lead",):
+        if isinstance(phone, str) and phone.strip() and name == "create_lead":
             guest.phone = phone.strip()
         for key in ("check_in", "check_out"):
             value = arguments.get(key)

@@ -220,7 +220,7 @@ async def _handshake(
     with trio.move_on_at(deadline) as scope:
         watch = _ReaderWatch(nursery, scope)
         return await wrap_client_stream(
-            cast(trio.Nursery, watch),
+            cast("trio.Nursery", watch),
             stream,
             target.host_header,
             target.resource,

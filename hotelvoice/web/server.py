@@ -44,5 +44,5 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     # The audio path allocates a few small objects per message; collecting the young
     # generation every 700 allocations (the default) costs several % of a core at 50 calls.
     gc.set_threshold(20_000, 20, 20)
-    asgi = cast(ASGIFramework, app)  # a plain ASGI callable; hypercorn's TypedDicts are stricter
+    asgi = cast("ASGIFramework", app)  # a plain ASGI callable; hypercorn's TypedDicts are stricter
     trio.run(partial(serve, asgi, config, shutdown_trigger=_wait_for_shutdown_signal))

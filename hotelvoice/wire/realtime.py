@@ -583,7 +583,9 @@ ProtocolErrorKind: TypeAlias = Literal[
 class RealtimeProtocolError(ValueError):
     """A server message that is not a usable event. ``kind`` says what was wrong."""
 
-    def __init__(self, kind: ProtocolErrorKind, message: str, *, event_type: str | None = None):
+    def __init__(
+        self, kind: ProtocolErrorKind, message: str, *, event_type: str | None = None
+    ) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind: ProtocolErrorKind = kind
         self.event_type = event_type

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from hotelvoice.calls.session import ToTwilio
+from hotelvoice.calls.session import Action, ToTwilio
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.wire import realtime as rt
@@ -33,7 +33,7 @@ def pcm_bytes(samples: np.ndarray) -> bytes:
     return samples.astype("<i2").tobytes()
 
 
-def twilio_audio(actions: list) -> bytes:
+def twilio_audio(actions: list[Action]) -> bytes:
     return b"".join(
         base64.b64decode(m["media"]["payload"])
         for m in twilio_texts(actions)

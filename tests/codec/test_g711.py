@@ -30,7 +30,7 @@ ALL_SAMPLES = np.arange(65536, dtype=np.uint16).view(np.int16)
 ALL_CODES = bytes(range(256))
 
 Encode = Callable[[npt.NDArray[np.int16]], bytes]
-Decode = Callable[[bytes], npt.NDArray[np.int16]]
+Decode = Callable[[bytes | bytearray | memoryview], npt.NDArray[np.int16]]
 LAWS: dict[str, tuple[Encode, Decode]] = {
     "ulaw": (g711.ulaw_encode, g711.ulaw_decode),
     "alaw": (g711.alaw_encode, g711.alaw_decode),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import httpx
@@ -14,6 +14,7 @@ import pytest
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
+from hypercorn.typing import ASGIFramework
 
 from hotelvoice.config import Settings, settings_from_env
 from hotelvoice.metrics import Metrics
@@ -117,7 +118,9 @@ async def stack(
     stopped = trio.Event()
 
     async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+        # A plain ASGI callable, as in hotelvoice.web.server: hypercorn's TypedDicts are stricter.
+        asgi = cast("ASGIFramework", app)
+        await serve(asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status)
         stopped.set()
 
     binds: list[str] = await nursery.start(run)
@@ -176,7 +179,9 @@ async def local_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[L
     stopped = trio.Event()
 
     async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+        # A plain ASGI callable, as in hotelvoice.web.server: hypercorn's TypedDicts are stricter.
+        asgi = cast("ASGIFramework", app)
+        await serve(asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status)
         stopped.set()
 
     binds: list[str] = await nursery.start(run)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import TypedDict
 
 import pytest
 import trio
@@ -24,6 +25,13 @@ TIMEOUT = 15
 def tagged(tag: int, nbytes: int) -> bytes:
     """Audio whose bytes say where it came from, so a mix-up cannot go unnoticed."""
     return bytes((tag * 7 + i) % 256 for i in range(nbytes))
+
+
+class _Tampering(TypedDict, total=False):
+    """How FakeTwilioCall.connect spoils the stream's signature."""
+
+    bad_signature: bool
+    sign: bool
 
 
 async def test_webhook_answers_a_stream_with_a_token_and_a_fallback_tail(stack: Stack) -> None:
@@ -51,7 +59,7 @@ async def test_bad_signatures_are_refused_everywhere(stack: Stack) -> None:
     assert response.status_code == 403
     status = await stack.http.post("/twilio/stream-status", data={"StreamEvent": "stream-started"})
     assert status.status_code == 403
-    for options in ({"bad_signature": True}, {"sign": False}):
+    for options in (_Tampering(bad_signature=True), _Tampering(sign=False)):
         with pytest.raises(ConnectionRejected) as refused:
             async with FakeTwilioCall.connect(
                 stack.ws_url, public_url=PUBLIC_URL, auth_token="x", **options

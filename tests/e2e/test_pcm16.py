@@ -32,7 +32,7 @@ def dominant_hz(pcm: npt.NDArray[np.int16], rate: int) -> float:
     peak = int(np.argmax(spectrum[1:-1])) + 1
     left, centre, right = np.log(spectrum[peak - 1 : peak + 2])
     offset = 0.5 * (left - right) / (left - 2 * centre + right)
-    return (peak + offset) * rate / len(pcm)
+    return float((peak + offset) * rate / len(pcm))
 
 
 @PCM16

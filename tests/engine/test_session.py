@@ -55,7 +55,7 @@ class Client:
     async def next(self, type: str) -> dict[str, Any]:
         """The next event of ``type`` (earlier events of other types are kept in order)."""
         while True:
-            event = json.loads(await self.link.receive())
+            event: dict[str, Any] = json.loads(await self.link.receive())
             validate_server_event(event)
             self.events.append(event)
             if event["type"] == type:
@@ -198,7 +198,7 @@ async def test_a_clear_mid_speech_drops_what_was_said_so_far(client: Client) -> 
         },
     )
 
-    async def say(pcm: np.ndarray) -> None:  # type: ignore[type-arg]
+    async def say(pcm: np.ndarray) -> None:
         audio = ulaw_encode(pcm)
         for start in range(0, len(audio), 160):
             chunk = base64.b64encode(audio[start : start + 160]).decode()

@@ -267,7 +267,7 @@ async def test_default_sids_are_twilio_shaped(loopback: Loopback) -> None:
     for sid, prefix in ((call.call_sid, "CA"), (call.account_sid, "AC"), (call.stream_sid, "MZ")):
         assert sid.startswith(prefix)
         assert len(sid) == 34
-        int(sid[2:], 16)
+        int(sid.removeprefix(prefix), 16)
 
 
 async def test_media_dtmf_stop_shapes_and_counters(loopback: Loopback) -> None:

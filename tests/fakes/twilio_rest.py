@@ -9,7 +9,7 @@ recorded, including rejected ones (``call_sid`` is "" for messages).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
@@ -178,8 +178,8 @@ def _form_problem(form: Mapping[str, str]) -> str | None:
         if len(twiml) > MAX_INLINE_TWIML_CHARS:
             return f"Twiml is {len(twiml)} characters, over {MAX_INLINE_TWIML_CHARS}"
         try:
-            root = ElementTree.fromstring(twiml)
-        except ElementTree.ParseError as exc:
+            root = ET.fromstring(twiml)
+        except ET.ParseError as exc:
             return f"Twiml is not XML: {exc}"
         if root.tag != "Response":
             return f"Twiml root element is <{root.tag}>, not <Response>"

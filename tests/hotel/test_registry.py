@@ -129,7 +129,7 @@ def error_of(outcome: ToolOutcome) -> str:
             Literal["a", "b"] | None,
             {"type": ["string", "null"], "enum": ["a", "b", None]},
         ),
-        (Literal["a", None], {"type": ["string", "null"], "enum": ["a", None]}),
+        (Literal["a", None], {"type": ["string", "null"], "enum": ["a", None]}),  # noqa: PYI061 - this spelling too
         (
             list[str] | None,
             {"type": ["array", "null"], "items": {"type": "string"}},
@@ -293,7 +293,7 @@ def test_unsupported_annotation_is_a_type_error_naming_the_parameter(annotation:
 def test_unannotated_and_variadic_parameters_are_refused() -> None:
     registry = FunctionRegistry()
 
-    def bare(x, y: int) -> int:  # type: ignore[no-untyped-def]
+    def bare(x, y: int) -> int:  # type: ignore[no-untyped-def]  # noqa: ANN001 - what is refused
         return y
 
     def variadic(**extra: int) -> int:

@@ -562,7 +562,8 @@ def test_classify_intent(text: str, intent: Intent) -> None:
 
 
 def test_intent_values_are_strings() -> None:
-    assert Intent.CHECKIN_TIME == "checkin_time"
+    member: str = Intent.CHECKIN_TIME  # typed as the str it is, to compare it with one
+    assert member == "checkin_time"
     assert Intent("unknown") is Intent.UNKNOWN
 
 

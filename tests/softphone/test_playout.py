@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotelvoice.softphone.playout import Echo, PlayedAudio, Playout
+from tests.approx import approx_float
 
 
 def audio(ms: int, tag: int = 1) -> bytes:
@@ -34,9 +35,9 @@ def test_a_mark_is_echoed_when_playback_reaches_it() -> None:
     assert playout.pending_marks == ["a", "b"]
     assert playout.next_due() == pytest.approx(0.1)
     assert playout.take_echoes(0.099) == []
-    assert playout.take_echoes(0.1) == [Echo("a", pytest.approx(0.1))]
+    assert playout.take_echoes(0.1) == [Echo("a", approx_float(0.1))]
     assert playout.next_due() == pytest.approx(0.2)
-    assert playout.take_echoes(0.5) == [Echo("b", pytest.approx(0.2))]  # stamped when due
+    assert playout.take_echoes(0.5) == [Echo("b", approx_float(0.2))]  # stamped when due
     assert playout.take_echoes(0.6) == []  # each echo only once
     assert [echo.name for echo in playout.echoes] == ["a", "b"]
 
@@ -56,7 +57,7 @@ def test_clear_keeps_what_was_heard_drops_the_rest_and_flushes_pending_marks_at_
     playout.push_mark("m1", 0.0)
     playout.push_audio(audio(100, 2), 0.0)
     playout.push_mark("m2", 0.0)
-    assert playout.take_echoes(0.1) == [Echo("m1", pytest.approx(0.1))]
+    assert playout.take_echoes(0.1) == [Echo("m1", approx_float(0.1))]
     playout.clear(0.125)  # 25 ms into the second piece
     assert playout.clears == [0.125]
     assert playout.played == [PlayedAudio(0.0, audio(100, 1)), PlayedAudio(0.1, audio(25, 2))]
@@ -94,7 +95,7 @@ def test_times_a_hair_early_count_as_the_time_already_reached() -> None:
     playout.push_audio(audio(20), 0.0)
     playout.push_mark("m", 0.0)
     # A due time converted to another clock and back can come out a little early.
-    assert playout.take_echoes(0.02 - 1e-9) == [Echo("m", pytest.approx(0.02))]
+    assert playout.take_echoes(0.02 - 1e-9) == [Echo("m", approx_float(0.02))]
     playout.advance(0.5)
     playout.advance(0.4)  # earlier than already reached: no error, no change
     assert playout.played == [PlayedAudio(0.0, audio(20))]

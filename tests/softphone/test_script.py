@@ -23,6 +23,7 @@ from hotelvoice.softphone.script import (
     read_script,
     wav_to_mulaw,
 )
+from tests.approx import approx_float
 
 FRAME_S = 0.02
 SILENCE_FRAME = b"\xff" * 160
@@ -112,8 +113,8 @@ def test_the_caller_waits_for_the_greeting_and_quiet_then_for_each_answer() -> N
     frames = run(turns, playout, 10.0, {0.2: 1000, 2.5: 500, 4.0: 200})
     assert turns.finished
     one, two = turns.timings
-    assert one == LineTiming(0, "one", pytest.approx(1.9), pytest.approx(1.95))
-    assert two == LineTiming(1, "two", pytest.approx(3.7), pytest.approx(3.72))
+    assert one == LineTiming(0, "one", approx_float(1.9), approx_float(1.95))
+    assert two == LineTiming(1, "two", approx_float(3.7), approx_float(3.72))
     # Silence frames between lines; each line's audio padded to whole frames.
     start = round(1.9 / FRAME_S)
     assert frames[:start] == [SILENCE_FRAME] * start

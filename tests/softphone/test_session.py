@@ -20,6 +20,7 @@ from hotelvoice.softphone.client import CallRecord, StreamClosed, StreamSession
 from hotelvoice.softphone.protocol import StreamTwiml
 from hotelvoice.softphone.script import CallerLine, TurnTaking
 from hotelvoice.wire import twilio as tw
+from tests.approx import approx_float
 
 STREAM_SID = "MZ" + "0" * 32
 
@@ -170,10 +171,10 @@ async def test_marks_echo_when_playback_reaches_them(autojump_clock: trio.abc.Cl
         record = await call.run()
     echoes = [((t - t0) * 2, name) for t, name in socket.echoes()]
     assert echoes == [
-        (pytest.approx(0.1), "idle"),
-        (pytest.approx(0.2), "a"),
-        (pytest.approx(0.3), "b"),  # flushed by the clear, echoed at once
-        (pytest.approx(0.3), "late"),
+        (approx_float(0.1), "idle"),
+        (approx_float(0.2), "a"),
+        (approx_float(0.3), "b"),  # flushed by the clear, echoed at once
+        (approx_float(0.3), "late"),
     ]
     assert [(echo.name, echo.flushed) for echo in record.playout.echoes] == [
         ("idle", False),
@@ -182,8 +183,8 @@ async def test_marks_echo_when_playback_reaches_them(autojump_clock: trio.abc.Cl
         ("late", False),
     ]
     assert [(p.start, len(p.data)) for p in record.playout.played] == [
-        (pytest.approx(0.1), 800),
-        (pytest.approx(0.2), 800),
+        (approx_float(0.1), 800),
+        (approx_float(0.2), 800),
     ]
     assert record.playout.flushed_bytes == 800 and record.playout.clears == [pytest.approx(0.3)]
     assert record.marks_received == ["idle", "a", "b", "late"]
@@ -214,7 +215,7 @@ async def test_the_script_runs_through_the_session(autojump_clock: trio.abc.Cloc
         record = await call.run()
     assert record.outcome == "completed" and record.clean
     hello, keys = record.timings
-    assert (hello.start, hello.end) == (pytest.approx(1.7), pytest.approx(1.75))
+    assert (hello.start, hello.end) == (approx_float(1.7), approx_float(1.75))
     answer = record.playout.played[1]
     assert answer.start == pytest.approx(1.74) and len(answer.data) == 1600
     assert 0.7 <= keys.start - answer.end < 0.72  # after the answer and quiet

@@ -199,7 +199,7 @@ def test_utterance_order_is_enforced(hotel_recognizer: Recognizer) -> None:
     hotel_recognizer.feed(silence)
     hotel_recognizer.finish()
     with pytest.raises(TypeError, match="int16"):
-        hotel_recognizer.feed(silence.astype(np.float32))  # type: ignore[arg-type]
+        hotel_recognizer.feed(silence.astype(np.float32))
 
 
 def test_grammars_and_rates_the_decoder_refuses() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 
 import httpx
@@ -54,7 +54,7 @@ async def test_transfer_posts_the_twiml_to_the_call(
     assert request.form == {"Twiml": twiml}
     assert request.authenticated
     assert request.auth_username == ACCOUNT_SID
-    assert ElementTree.fromstring(request.form["Twiml"]).findtext("Dial") == "+15557654321"
+    assert ET.fromstring(request.form["Twiml"]).findtext("Dial") == "+15557654321"
     assert len(fake_twilio.requests) == 1
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
 import pytest
@@ -20,7 +20,7 @@ def stream_document(
     status_callback: str | None = STATUS_URL,
     fallback_message: str = "Sorry, let me put you through to the front desk.",
     front_desk: str | None = FRONT_DESK,
-) -> ElementTree.Element:
+) -> ET.Element:
     twiml = connect_stream_twiml(
         stream_url=STREAM_URL,
         parameters={"token": "abc123"} if parameters is None else parameters,
@@ -28,7 +28,7 @@ def stream_document(
         fallback_message=fallback_message,
         front_desk=front_desk,
     )
-    return ElementTree.fromstring(twiml)
+    return ET.fromstring(twiml)
 
 
 def test_connect_stream_structure_and_order() -> None:
@@ -105,7 +105,7 @@ def test_parameter_of_500_characters_or_more_is_refused(name: str, value: str) -
 
 
 def test_dial_twiml_with_everything() -> None:
-    response = ElementTree.fromstring(
+    response = ET.fromstring(
         dial_twiml(FRONT_DESK, caller_id="+15550100", timeout_s=25, message="Connecting you.")
     )
     assert response.tag == "Response"
@@ -117,7 +117,7 @@ def test_dial_twiml_with_everything() -> None:
 
 
 def test_dial_twiml_minimal() -> None:
-    response = ElementTree.fromstring(dial_twiml(FRONT_DESK))
+    response = ET.fromstring(dial_twiml(FRONT_DESK))
     [dial] = response
     assert dial.tag == "Dial"
     assert dial.text == FRONT_DESK
@@ -125,7 +125,7 @@ def test_dial_twiml_minimal() -> None:
 
 
 def test_dial_twiml_escapes_the_message() -> None:
-    response = ElementTree.fromstring(dial_twiml(FRONT_DESK, message="Tom & Jerry <3"))
+    response = ET.fromstring(dial_twiml(FRONT_DESK, message="Tom & Jerry <3"))
     assert response.findtext("Say") == "Tom & Jerry <3"
 
 

@@ -31,13 +31,13 @@ def main() -> None:
     # audioop reads and writes samples in native byte order.
     samples = np.arange(65536, dtype=np.uint16).view(np.int16).tobytes()
     codes = bytes(range(256))
-    tables = {
-        "ulaw_encode": np.frombuffer(audioop.lin2ulaw(samples, 2), np.uint8),
-        "ulaw_decode": np.frombuffer(audioop.ulaw2lin(codes, 2), np.int16),
-        "alaw_encode": np.frombuffer(audioop.lin2alaw(samples, 2), np.uint8),
-        "alaw_decode": np.frombuffer(audioop.alaw2lin(codes, 2), np.int16),
-    }
-    np.savez_compressed(OUT, **tables)
+    np.savez_compressed(
+        OUT,
+        ulaw_encode=np.frombuffer(audioop.lin2ulaw(samples, 2), np.uint8),
+        ulaw_decode=np.frombuffer(audioop.ulaw2lin(codes, 2), np.int16),
+        alaw_encode=np.frombuffer(audioop.lin2alaw(samples, 2), np.uint8),
+        alaw_decode=np.frombuffer(audioop.alaw2lin(codes, 2), np.int16),
+    )
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes) with Python {sys.version.split()[0]}")
 
 
