@@ -8,13 +8,16 @@ import pytest
 
 from hotelvoice.calls.machine import (
     _MACHINE,
+    CLOSING_TRANSITIONS,
+    DEADLINES,
     LIVE_STATES,
-    STATE_DESCRIPTIONS,
-    STATE_TIMEOUTS,
     STATES,
+    SUB_STATES,
+    TRANSFER_TRANSITIONS,
     TRANSITIONS,
     TRIGGER_DESCRIPTIONS,
     CallMachine,
+    CallState,
 )
 from hotelvoice.config import Settings
 
@@ -108,7 +111,7 @@ def test_tools_done_goes_to_speaking_only_while_audio_is_outstanding() -> None:
 @pytest.mark.parametrize("trigger", ["hangup", "finish"])
 def test_every_live_state_can_end(state: str, trigger: str) -> None:
     machine = make()
-    _MACHINE.set_state(state, model=machine)
+    _MACHINE.set_state(str(state), model=machine)
     assert machine.fire(trigger)
     assert machine.ended
 
@@ -116,19 +119,20 @@ def test_every_live_state_can_end(state: str, trigger: str) -> None:
 def test_nothing_leaves_ended() -> None:
     machine = make()
     machine.fire("hangup")
-    for trigger in {row["trigger"] for row in TRANSITIONS}:
+    for trigger in {row.trigger for row in (*TRANSITIONS, *CLOSING_TRANSITIONS)}:
         assert not machine.fire(trigger)
     assert machine.ended
 
 
 def test_tables_are_complete() -> None:
-    assert set(STATE_DESCRIPTIONS) == set(STATES)
-    assert {row["trigger"] for row in TRANSITIONS} == set(TRIGGER_DESCRIPTIONS)
+    assert set(STATES) == set(CallState)
+    rows = (*TRANSITIONS, *CLOSING_TRANSITIONS, *TRANSFER_TRANSITIONS)
+    assert {row.trigger for row in rows} == set(TRIGGER_DESCRIPTIONS)
     settings = Settings()
-    for state, (setting, trigger) in STATE_TIMEOUTS.items():
-        assert state in STATES
-        assert getattr(settings, setting) > 0
-        assert trigger in TRIGGER_DESCRIPTIONS
+    for state, deadline in DEADLINES.items():
+        assert state in STATES or state in SUB_STATES
+        assert deadline.seconds(settings) > 0
+        assert deadline.trigger in TRIGGER_DESCRIPTIONS
 
 
 def test_released_machines_leave_the_shared_table() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from hotelvoice.calls.machine import EndReason
 from hotelvoice.calls.ports import ToolOutcome, TransferRequest
 from hotelvoice.calls.session import (
     GOODBYE_INSTRUCTIONS,
@@ -294,7 +295,7 @@ def test_silence_reprompts_once_then_says_goodbye_and_hangs_up() -> None:
     names = marks(speak(session, b"\x00" * 160, item="item_bye"))
     session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
     (hang_up,) = session.on_twilio(tw.MarkEcho(9, SID, names[0]))
-    assert hang_up == HangUp("goodbye played")
+    assert hang_up == HangUp(EndReason.GOODBYE_PLAYED) and hang_up.reason.text == "goodbye played"
     assert session.next_deadline() == float("inf")  # no second hang-up
 
 
@@ -320,7 +321,9 @@ def test_goodbye_that_never_plays_hangs_up_at_its_deadline() -> None:
     assert model_texts(session.on_deadline())[0]["response"]["instructions"] == GOODBYE_INSTRUCTIONS
     assert session.next_deadline() == 175.0
     clock.now = 175.0
-    assert session.on_deadline() == [HangUp("goodbye did not finish in time")]
+    (hang_up,) = session.on_deadline()
+    assert hang_up == HangUp(EndReason.GOODBYE_TIMEOUT)
+    assert hang_up.reason.text == "goodbye did not finish in time"
 
 
 def test_model_lost_reconnects_once_and_replays_the_conversation() -> None:
