@@ -12,6 +12,7 @@ import pytest
 import trio
 import trio.testing
 
+from hotelvoice.calls.machine import Closing, EndReason
 from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
 from hotelvoice.calls.session import GOODBYE_INSTRUCTIONS, REPROMPT_INSTRUCTIONS
 from tests.calls.conftest import Harness, start_rest
@@ -264,3 +265,39 @@ async def test_transfer_waits_for_the_goodbye_at_most_its_deadline_then_for_the_
     assert harness.ended_at is not None
     assert harness.ended_at - t0 == pytest.approx(30.0, abs=0.01)
     assert "transfer did not complete" in (harness.session_now().end_reason or "")
+
+
+async def test_the_ending_is_a_state_and_the_ended_metric_is_labelled_from_its_reason(
+    make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    t0 = trio.current_time()
+    harness = await start_call(
+        make_harness, nursery, max_call_duration_s=60.0, silence_timeout_s=1000.0
+    )
+    model = await harness.model.next_session()
+    await model.expect("response.create")
+    await model.expect("response.create")  # the goodbye, at the whole call's deadline
+    session = harness.session_now()
+    assert session.machine.closing is Closing.CLOSING
+    assert session.machine.entered["closing"] == pytest.approx(t0 + 60.0, abs=0.01)
+    assert session.next_deadline() == pytest.approx(t0 + 75.0, abs=0.01)
+    await harness.done.wait()
+    assert session.end_reason == "maximum call duration reached"
+    assert session.end_cause is EndReason.MAX_DURATION
+    metrics = harness.services.metrics
+    assert metrics.get("hotelvoice_calls_ended_total", reason="max_duration") == 1
+    assert metrics.total("hotelvoice_calls_ended_total") == 1
+    assert metrics.total("hotelvoice_invalid_call_events_total") == 0
+
+
+async def test_a_caller_hanging_up_is_labelled_hung_up(
+    make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    harness = await start_call(make_harness, nursery)
+    model = await harness.model.next_session()
+    await model.expect("response.create")
+    harness.twilio.stop()
+    await harness.done.wait()
+    metrics = harness.services.metrics
+    assert metrics.get("hotelvoice_calls_ended_total", reason="hung_up") == 1
+    assert harness.session_now().end_cause is EndReason.CALLER_HUNG_UP

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
-from hotelvoice.calls.machine import EndReason
+from hotelvoice.calls.machine import EndReason, TransferPhase
 from hotelvoice.calls.ports import ToolOutcome, TransferRequest
 from hotelvoice.calls.session import (
     GOODBYE_INSTRUCTIONS,
@@ -443,3 +443,33 @@ def test_context_items_go_before_the_greeting_and_are_replayed_on_reconnect() ->
     replay = model_texts(ready(session))
     assert replay[0] == note
     assert {"type": "response.create"} not in replay  # no second greeting
+
+
+def test_model_lost_during_the_transfers_goodbye_transfers_and_times_the_hand_over() -> None:
+    clock = Clock()
+    session = make(clock, transfer_timeout_s=15.0)
+    ready(session)
+    function_call(session, "transfer_to_human", "{}")
+    session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
+    request = TransferRequest("+1555", "front_desk")
+    session.on_tool_result("call_1", ToolOutcome("{}", request))
+    assert session.machine.transfer_phase is TransferPhase.PLAYBACK
+    assert session.next_deadline() == 115.0
+    clock.now = 107.0
+    assert session.on_model_lost("closed (1006)") == [TransferCall(request)]
+    assert session.machine.transfer_phase is TransferPhase.REST
+    assert session.next_deadline() == 122.0  # the REST phase has its own deadline
+    assert session.on_transfer_result(True) == []
+    assert session.machine.transfer_phase is TransferPhase.HANDED_OVER
+    clock.now = 122.0
+    assert session.on_deadline() == []
+    assert session.ended and session.end_reason == "transfer did not complete in time"
+    assert session.end_cause is EndReason.TRANSFER_TIMEOUT
+
+
+def test_a_truncation_confirmed_by_the_model_changes_nothing() -> None:
+    session = make()
+    ready(session)
+    speak(session, b"\x00" * 160)
+    assert session.on_model(rt.ItemTruncated("item_1", 10)) == []
+    assert session.state == "speaking"
