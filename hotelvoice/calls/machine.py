@@ -341,8 +341,13 @@ CLOSING_TRANSITIONS: Final[tuple[Row, ...]] = (
 )
 
 TRANSFER_TRANSITIONS: Final[tuple[Row, ...]] = (
+    # A REST result that came before any transfer was asked for (never in service) counts as
+    # a hand-over, and a transfer after it still starts with its goodbye.
     Row(
-        Trigger.TRANSFER_STARTED, tuple(TransferPhase), TransferPhase.PLAYBACK, note="note_transfer"
+        Trigger.TRANSFER_STARTED,
+        (TransferPhase.NONE, TransferPhase.HANDED_OVER),
+        TransferPhase.PLAYBACK,
+        note="note_transfer",
     ),
     # The REST transfer waits for the goodbye that was asked for to have begun and played.
     Row(
@@ -364,7 +369,7 @@ TRANSFER_TRANSITIONS: Final[tuple[Row, ...]] = (
         TransferPhase.REST,
         effect=Effect.REQUEST_TRANSFER,
     ),
-    Row(Trigger.TRANSFER_ACCEPTED, TransferPhase.REST, TransferPhase.HANDED_OVER),
+    Row(Trigger.TRANSFER_ACCEPTED, tuple(TransferPhase), TransferPhase.HANDED_OVER),
     Row(
         Trigger.TRANSFER_TIMEOUT,
         (TransferPhase.REST, TransferPhase.HANDED_OVER),

@@ -77,6 +77,8 @@ async def test_greeting_passthrough_and_stop(
     await harness.done.wait()
     await model.closed.wait()
     assert harness.session is not None and harness.session.end_reason == "caller hung up"
+    assert harness.session.end_cause is EndReason.CALLER_HUNG_UP
+    assert harness.services.metrics.get("hotelvoice_calls_ended_total", reason="hung_up") == 1
     harness.model.assert_clean()
 
 
@@ -161,9 +163,18 @@ async def test_max_call_duration_then_goodbye_deadline(
     goodbye = await model.expect("response.create")
     assert goodbye["response"]["instructions"] == GOODBYE_INSTRUCTIONS
     assert trio.current_time() - t0 == pytest.approx(60.0, abs=0.01)
+    session = harness.session_now()  # the ending is a state, with its own deadline
+    assert session.machine.closing is Closing.CLOSING
+    assert session.next_deadline() == pytest.approx(t0 + 75.0, abs=0.01)
     await harness.done.wait()  # the goodbye never plays: hang up at its own deadline
     assert harness.ended_at is not None
     assert harness.ended_at - t0 == pytest.approx(75.0, abs=0.01)
+    # The ended-calls metric is labelled from the reason the call began to end.
+    assert session.end_cause is EndReason.MAX_DURATION
+    assert session.end_reason == "maximum call duration reached"
+    metrics = harness.services.metrics
+    assert metrics.get("hotelvoice_calls_ended_total", reason="max_duration") == 1
+    assert metrics.total("hotelvoice_invalid_call_events_total") == 0
 
 
 async def test_interrupted_state_times_out_back_to_listening(
@@ -265,39 +276,3 @@ async def test_transfer_waits_for_the_goodbye_at_most_its_deadline_then_for_the_
     assert harness.ended_at is not None
     assert harness.ended_at - t0 == pytest.approx(30.0, abs=0.01)
     assert "transfer did not complete" in (harness.session_now().end_reason or "")
-
-
-async def test_the_ending_is_a_state_and_the_ended_metric_is_labelled_from_its_reason(
-    make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
-) -> None:
-    t0 = trio.current_time()
-    harness = await start_call(
-        make_harness, nursery, max_call_duration_s=60.0, silence_timeout_s=1000.0
-    )
-    model = await harness.model.next_session()
-    await model.expect("response.create")
-    await model.expect("response.create")  # the goodbye, at the whole call's deadline
-    session = harness.session_now()
-    assert session.machine.closing is Closing.CLOSING
-    assert session.machine.entered["closing"] == pytest.approx(t0 + 60.0, abs=0.01)
-    assert session.next_deadline() == pytest.approx(t0 + 75.0, abs=0.01)
-    await harness.done.wait()
-    assert session.end_reason == "maximum call duration reached"
-    assert session.end_cause is EndReason.MAX_DURATION
-    metrics = harness.services.metrics
-    assert metrics.get("hotelvoice_calls_ended_total", reason="max_duration") == 1
-    assert metrics.total("hotelvoice_calls_ended_total") == 1
-    assert metrics.total("hotelvoice_invalid_call_events_total") == 0
-
-
-async def test_a_caller_hanging_up_is_labelled_hung_up(
-    make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
-) -> None:
-    harness = await start_call(make_harness, nursery)
-    model = await harness.model.next_session()
-    await model.expect("response.create")
-    harness.twilio.stop()
-    await harness.done.wait()
-    metrics = harness.services.metrics
-    assert metrics.get("hotelvoice_calls_ended_total", reason="hung_up") == 1
-    assert harness.session_now().end_cause is EndReason.CALLER_HUNG_UP
