@@ -26,7 +26,7 @@ import logging
 import math
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 from transitions import EventData, Machine, MachineError
@@ -443,11 +443,24 @@ _VALUE: Final[dict[str, State]] = {
 }
 
 
+# The triggers each state names, for ``allows`` (transitions' own lookup walks every event).
+_TRIGGERS_IN: Final[Mapping[State, frozenset[Trigger]]] = {
+    state: frozenset(row.trigger for row in region.rows if state in row.sources)
+    for region in REGIONS
+    for state in region.states
+}
+
+
+def _entered(region: str) -> Callable[[EventData], None]:
+    def run(event: EventData) -> None:
+        cast(CallMachine, event.model)._note_change(region)
+
+    return run
+
+
 def _after(row: Row) -> Callable[[EventData], None]:
     def run(event: EventData) -> None:
-        model = event.model
-        assert isinstance(model, CallMachine)
-        model._moved(row)
+        cast(CallMachine, event.model)._moved(row)
 
     return run
 
@@ -482,7 +495,7 @@ def _build(region: Region) -> Machine:
     return _SharedTable(
         model=None,
         # on_enter runs on real and reflexive moves, not on internal ("stays") ones.
-        states=[{"name": str(s), "on_enter": "_note_change"} for s in region.states],
+        states=[{"name": str(s), "on_enter": _entered(region.name)} for s in region.states],
         transitions=transitions,
         initial=str(region.initial),
         auto_transitions=False,
@@ -597,8 +610,8 @@ class CallMachine:
         if self.state is CallState.TRANSFERRING and self.transfer_goodbye is None:
             self.transfer_goodbye = response_id
 
-    def _note_change(self, event: EventData) -> None:
-        self.entered[_REGION_OF[Trigger(event.event.name)].name] = self._clock()
+    def _note_change(self, region: str) -> None:
+        self.entered[region] = self._clock()
         if self.on_change is not None:
             self.on_change()
 
@@ -649,8 +662,7 @@ class CallMachine:
         region = _REGION_OF.get(trigger)
         if region is None or self.state is CallState.ENDED:
             return False
-        state = getattr(self, region.attribute)
-        return str(trigger) in _MACHINES[region.name].get_triggers(state)
+        return trigger in _TRIGGERS_IN[_VALUE[getattr(self, region.attribute)]]
 
     def take_effects(self) -> list[EffectCall]:
         """The effects of the rows that moved since the last call, in order."""
