@@ -27,6 +27,7 @@ from typing import Protocol, TypeVar
 import attrs
 import trio
 
+from hotelvoice.calls.machine import EndReason
 from hotelvoice.calls.ports import (
     CallContext,
     CallObserver,
@@ -244,9 +245,11 @@ class Call:
                     nursery.start_soon(self._inbound)
         finally:
             if not session.ended:
-                session.hang_up("media socket closed")
+                session.hang_up(EndReason.MEDIA_SOCKET_CLOSED)
             self.metrics.incr("hotelvoice_calls_active", -1)
-            self.metrics.incr("hotelvoice_calls_ended_total", reason=_reason_label(session))
+            cause = session.end_cause
+            label = "unknown" if cause is None else cause.label
+            self.metrics.incr("hotelvoice_calls_ended_total", reason=label)
             log.info(
                 "call %s ended in state %s: %s; %s",
                 session.call_sid,
@@ -333,7 +336,7 @@ class Call:
             except (trio.Cancelled, trio.TooSlowError):
                 raise
             except Exception as exc:
-                session.hang_up(f"media socket closed ({type(exc).__name__})")
+                session.hang_up(EndReason.MEDIA_SOCKET_CLOSED, type(exc).__name__)
                 break
             try:
                 message = parse(data)
@@ -351,7 +354,7 @@ class Call:
         except (trio.Cancelled, trio.TooSlowError):
             raise
         except Exception as exc:
-            self.session.hang_up(f"media socket closed ({type(exc).__name__})")
+            self.session.hang_up(EndReason.MEDIA_SOCKET_CLOSED, type(exc).__name__)
 
     # ------------------------------------------------------------------ model side
 
@@ -487,7 +490,7 @@ class Call:
         )
         await self._perform(self.session.on_transfer_result(ok))
 
-    async def _hang_up(self, reason: str) -> None:
+    async def _hang_up(self, reason: EndReason) -> None:
         rest = self.services.rest
         if rest is not None:
             with trio.move_on_after(self.settings.transfer_timeout_s):
@@ -508,11 +511,3 @@ class Call:
                 await self._state_change.wait()
             if trio.current_time() >= session.next_deadline():
                 await self._perform(session.on_deadline())
-
-
-def _reason_label(session: CallSession) -> str:
-    reason = session.end_reason or "unknown"
-    for label in ("hung up", "transferred", "goodbye", "timed out", "model", "transfer", "closed"):
-        if label in reason:
-            return label.replace(" ", "_")
-    return "other"

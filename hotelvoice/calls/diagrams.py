@@ -6,83 +6,100 @@ from what the code would write, so the operators' page can never drift from the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hotelvoice.calls.machine import (
-    ENDED,
+    CALL_DEADLINE,
+    CLOSING_TRANSITIONS,
+    DEADLINES,
     LIVE_STATES,
-    STATE_DESCRIPTIONS,
-    STATE_TIMEOUTS,
     STATES,
+    SUB_STATES,
+    TRANSFER_TRANSITIONS,
     TRANSITIONS,
     TRIGGER_DESCRIPTIONS,
+    CallState,
+    Closing,
+    Deadline,
+    Row,
+    State,
+    TransferPhase,
 )
 from hotelvoice.config import Settings
 
 DEFAULT_DIR = Path("docs/state-diagrams")
 
-# What the caller hears in each state, and what ends it: for the hotel's operators.
-CALLER_HEARS = {
-    "connecting": "Nothing yet (well under a second normally). If the model cannot be reached "
-    "in time, the fallback message plays and the call rings the front desk.",
-    "listening": "Silence while they speak; the concierge is listening.",
-    "speaking": "The concierge's voice.",
-    "interrupted": "Their own voice: the concierge stopped mid-sentence when they spoke.",
-    "calling_tool": "Usually a short 'let me check' from the concierge; the tool runs meanwhile.",
-    "transferring": "The concierge's goodbye, then Twilio's ringing to the department.",
-    "ended": "Either the department's phone, the front desk fallback, or the end of the call.",
-}
-WHAT_ENDS_IT = {
-    "connecting": "session ready → listening; setup deadline → fallback to the front desk",
-    "listening": "caller speaks or concierge answers; silence → one reprompt, then a goodbye "
-    "and hang-up",
-    "speaking": "last audio mark echoed → listening; caller speaks → interrupted",
-    "interrupted": "caller stops → listening; new answer → speaking",
-    "calling_tool": "all results returned → speaking or listening; transfer requested → "
-    "transferring",
-    "transferring": "goodbye played (or its deadline passed) → the REST transfer; accepted → "
-    "Twilio stops the stream and rings the department; refused → the socket closes and the "
-    "TwiML tail dials the front desk; no hand-over within the deadline → the socket closes",
-    "ended": "(final)",
-}
+
+def _label(row: Row) -> str:
+    label = str(row.trigger)
+    if row.when:
+        label += f" [{row.when}]"
+    if row.unless:
+        label += f" [not {row.unless}]"
+    if row.effect is not None:
+        label += f" do {row.effect}"
+        if row.reason is not None:
+            label += f" ({row.reason.text})"
+    if row.then is not None:
+        label += f" then {row.then}"
+    if row.dest is None:
+        label += " (stays)"
+    return label
 
 
-def _sources(row: Mapping[str, Any]) -> list[str]:
-    source = row["source"]
-    return [source] if isinstance(source, str) else list(source)
+def _edges(rows: tuple[Row, ...], skip: tuple[State, ...] = ()) -> list[str]:
+    edges: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        if row.trigger in ("hangup", "finish"):
+            continue  # drawn once below, from every live state, to keep the graph readable
+        for source in row.sources:
+            if source in skip:
+                continue
+            target = source if row.dest is None or row.dest == "=" else row.dest
+            labels = edges.setdefault((str(source), str(target)), [])
+            if _label(row) not in labels:
+                labels.append(_label(row))
+    return [
+        f"{source} --> {target}: {' / '.join(labels)}" for (source, target), labels in edges.items()
+    ]
+
+
+def _deadline_note(state: State, deadline: Deadline) -> str:
+    return f"note right of {state}: deadline {deadline.setting} → {deadline.trigger}"
 
 
 def mermaid() -> str:
-    """The call machine as a mermaid state diagram."""
+    """The call machine as a mermaid state diagram: the conversation, with the transfer's
+    phases inside ``transferring``, and beside it the ending we may start ourselves."""
     lines = ["---", "title: hotelvoice call state machine", "---", "stateDiagram-v2"]
-    lines.append("  [*] --> connecting")
-    edges: dict[tuple[str, str], list[str]] = {}
-    for row in TRANSITIONS:
-        dest = row["dest"]
-        for source in _sources(row):
-            if dest is None:
-                target = source
-                label = f"{row['trigger']} (stays)"
-            else:
-                target = source if dest == "=" else str(dest)
-                label = str(row["trigger"])
-                if row.get("conditions"):
-                    label += f" [{row['conditions']}]"
-            if row["trigger"] in ("hangup", "finish"):
-                continue  # drawn once below, from a composite note, to keep the graph readable
-            edges.setdefault((source, target), [])
-            if label not in edges[(source, target)]:
-                edges[(source, target)].append(label)
-    for (source, target), labels in edges.items():
-        lines.append(f"  {source} --> {target}: {' / '.join(labels)}")
+    lines.append(f"  [*] --> {CallState.CONNECTING}")
+    lines += [f"  {edge}" for edge in _edges(TRANSITIONS)]
     for state in LIVE_STATES:
-        lines.append(f"  {state} --> {ENDED}: hangup / finish")
-    lines.append(f"  {ENDED} --> [*]")
-    for state, (setting, trigger) in STATE_TIMEOUTS.items():
-        lines.append(f"  note right of {state}: deadline {setting} → {trigger}")
+        lines.append(f"  {state} --> {CallState.ENDED}: hangup / finish")
+    lines.append(f"  {CallState.ENDED} --> [*]")
+    lines.append(f"  state {CallState.TRANSFERRING} {{")
+    lines.append(f"    [*] --> {TransferPhase.PLAYBACK}")
+    lines += [f"    {edge}" for edge in _edges(TRANSFER_TRANSITIONS, skip=(TransferPhase.NONE,))]
+    lines.append("  }")
+    lines.append('  state "we end the call" as ending {')
+    lines.append(f"    [*] --> {Closing.OPEN}")
+    lines += [f"    {edge}" for edge in _edges(CLOSING_TRANSITIONS)]
+    lines.append("  }")
+    for timed, deadline in DEADLINES.items():
+        lines.append(f"  {_deadline_note(timed, deadline)}")
     return "\n".join(lines) + "\n"
+
+
+def _deadline_cell(state: State, defaults: Settings) -> str:
+    deadline = DEADLINES.get(state)
+    if deadline is None:
+        return "none"
+    return f"{_setting(deadline, defaults)} → {deadline.trigger}"
+
+
+def _setting(deadline: Deadline, defaults: Settings) -> str:
+    env = "HOTELVOICE_" + deadline.setting.removesuffix("_s").upper()
+    return f"`{env}` ({deadline.seconds(defaults):g} s)"
 
 
 def operators_page() -> str:
@@ -107,24 +124,29 @@ def operators_page() -> str:
         "| state | meaning | what the caller hears | deadline (default) | what ends it |",
         "|---|---|---|---|---|",
     ]
-    for state in STATES:
-        timeout = STATE_TIMEOUTS.get(state)
-        if timeout is None:
-            deadline = "none"
-        else:
-            setting, trigger = timeout
-            env = "HOTELVOICE_" + setting.removesuffix("_s").upper()
-            deadline = f"`{env}` ({getattr(defaults, setting):g} s) → {trigger}"
+    for state, info in STATES.items():
         out.append(
-            f"| `{state}` | {STATE_DESCRIPTIONS[state]} | {CALLER_HEARS[state]} | {deadline} | "
-            f"{WHAT_ENDS_IT[state]} |"
+            f"| `{state}` | {info.meaning} | {info.caller_hears} | "
+            f"{_deadline_cell(state, defaults)} | {info.what_ends_it} |"
         )
     out += [
         "",
-        "Whole-call deadlines: `HOTELVOICE_MAX_CALL_DURATION` "
-        f"({defaults.max_call_duration_s:g} s) → a polite goodbye and hang-up; after a "
-        f"goodbye starts, `HOTELVOICE_GOODBYE_TIMEOUT` ({defaults.goodbye_timeout_s:g} s) → "
-        "hang-up; each tool call is bounded by `HOTELVOICE_TOOL_TIMEOUT` "
+        "Besides the conversation, the call is in one state of each of two smaller tables: "
+        "the transfer's phase (while `transferring`) and the ending we may start ourselves "
+        "(a goodbye, then the hang-up). While we end the call, only the ending's deadline "
+        "counts; while transferring, the phase's deadline replaces `transferring`'s.",
+        "",
+        "| table | state | meaning | deadline (default) |",
+        "|---|---|---|---|",
+    ]
+    for sub, meaning in SUB_STATES.items():
+        table = "transfer" if isinstance(sub, TransferPhase) else "ending"
+        out.append(f"| {table} | `{sub}` | {meaning} | {_deadline_cell(sub, defaults)} |")
+    out += [
+        "",
+        f"Whole-call deadline: {_setting(CALL_DEADLINE, defaults)} → {CALL_DEADLINE.trigger} "
+        "(a polite goodbye and hang-up; during a transfer, the end of the call); each tool "
+        "call is bounded by `HOTELVOICE_TOOL_TIMEOUT` "
         f"({defaults.tool_timeout_s:g} s; the model then tells the caller it could not help).",
         "",
         "## Events",
@@ -132,7 +154,8 @@ def operators_page() -> str:
         "| event | when |",
         "|---|---|",
     ]
-    for trigger in dict.fromkeys(str(row["trigger"]) for row in TRANSITIONS):
+    rows = (*TRANSITIONS, *TRANSFER_TRANSITIONS, *CLOSING_TRANSITIONS)
+    for trigger in dict.fromkeys(row.trigger for row in rows):
         out.append(f"| `{trigger}` | {TRIGGER_DESCRIPTIONS[trigger]} |")
     out += [
         "",

@@ -14,21 +14,19 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
 from hotelvoice.calls.ledger import EchoOutcome, PlaybackLedger
 from hotelvoice.calls.machine import (
-    CALLING_TOOL,
-    CONNECTING,
-    ENDED,
-    INTERRUPTED,
-    LISTENING,
-    SPEAKING,
-    STATE_TIMEOUTS,
-    TRANSFERRING,
     CallMachine,
+    CallState,
+    Closing,
+    Effect,
+    EndReason,
+    TransferPhase,
+    Trigger,
 )
 from hotelvoice.calls.ports import ToolCall, ToolOutcome, TransferRequest
 from hotelvoice.calls.stats import CallStats
@@ -76,7 +74,7 @@ class TransferCall:
 
 @attrs.frozen
 class HangUp:
-    reason: str
+    reason: EndReason
 
 
 @attrs.frozen
@@ -86,6 +84,7 @@ class ReconnectModel:
 
 Action = ToTwilio | ToModel | RunTool | TransferCall | HangUp | ReconnectModel
 
+CONNECTING, LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL, TRANSFERRING, ENDED = CallState
 _CALLER_SPEECH_STATES = frozenset({LISTENING, INTERRUPTED})
 _LIVE_MODEL_STATES = frozenset({LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL})
 
@@ -136,7 +135,10 @@ class CallSession:
             call_sid, clock=clock, audio_outstanding=lambda: self.ledger.outstanding
         )
         self.stats = CallStats(started_at=clock())
+        # Why the call ended, for people (with details, and "; " between reasons when we were
+        # ending it and the caller hung up first), and the reason that gives its metric label.
         self.end_reason: str | None = None
+        self.end_cause: EndReason | None = None
         # What the hotel tells the model before it speaks; replayed like the conversation.
         self.history: list[dict[str, Any]] = [dict(item) for item in context_items]
 
@@ -155,20 +157,19 @@ class CallSession:
         self._tools_pending: dict[str, str] = {}  # call_id -> response_id
         self._tool_responses_open: set[str] = set()
         self._followup_needed = False
-        # Endings.
-        self._reprompted = False
-        self._closing_deadline: float | None = None
-        self._hangup_issued = False
         self._transfer: TransferRequest | None = None
-        self._transfer_phase: Literal["playback", "rest", "handed_over"] | None = None
-        self._transfer_phase_started = 0.0
-        self._followup_response: str | None = None
-        self._followup_requested = False
+        self._effects = {
+            Effect.REPROMPT: self._reprompt,
+            Effect.SAY_GOODBYE: self._say_goodbye,
+            Effect.HANG_UP: self._request_hang_up,
+            Effect.FINISH: self._finish_effect,
+            Effect.REQUEST_TRANSFER: self._request_transfer,
+        }
 
     # ------------------------------------------------------------------ properties
 
     @property
-    def state(self) -> str:
+    def state(self) -> CallState:
         return self.machine.state
 
     @property
@@ -177,7 +178,24 @@ class CallSession:
 
     @property
     def closing(self) -> bool:
-        return self._closing_deadline is not None
+        """We are ending the call ourselves (goodbye asked for, or the hang-up)."""
+        return self.machine.closing is not Closing.OPEN
+
+    def _fire(self, trigger: Trigger) -> list[Action]:
+        """Fire ``trigger`` and carry out the effects of the rows that moved."""
+        self.machine.fire(trigger)
+        return self._carry_out()
+
+    def _offer(self, trigger: Trigger) -> list[Action]:
+        """Fire ``trigger`` if the current state names it; carry out what follows."""
+        self.machine.offer(trigger)
+        return self._carry_out()
+
+    def _carry_out(self) -> list[Action]:
+        actions: list[Action] = []
+        for call in self.machine.take_effects():
+            actions.extend(self._effects[call.effect](call.reason))
+        return actions
 
     # ------------------------------------------------------------------ Twilio side
 
@@ -192,9 +210,8 @@ class CallSession:
         if isinstance(message, tw.MarkEcho):
             return self._on_mark(message)
         if isinstance(message, tw.Stop):
-            self.hang_up(
-                "caller hung up" if self._transfer_phase != "handed_over" else "transferred"
-            )
+            handed_over = self.machine.transfer_phase is TransferPhase.HANDED_OVER
+            self.hang_up(EndReason.TRANSFERRED if handed_over else EndReason.CALLER_HUNG_UP)
             return []
         if isinstance(message, tw.Dtmf):
             self._problem("dtmf_ignored")
@@ -271,15 +288,14 @@ class CallSession:
             return self._on_speech_started()
         if isinstance(event, rt.SpeechStopped):
             if self.machine.state in _CALLER_SPEECH_STATES:
-                self.machine.fire("caller_done")
+                self.machine.fire(Trigger.CALLER_DONE)
             return []
         if isinstance(event, rt.AudioDone):
             return self._finish_item_audio() if event.item_id == self._out_item else []
         if isinstance(event, rt.ResponseCreated):
             self._generating = True
             self._response_id = event.response_id
-            if self._followup_requested and self._followup_response is None:
-                self._followup_response = event.response_id
+            self.machine.note_response(event.response_id)
             return []
         if isinstance(event, rt.ResponseDone):
             return self._on_response_done(event)
@@ -306,14 +322,12 @@ class CallSession:
             return self._on_session_ready()
         if isinstance(event, rt.RealtimeError):
             return self._on_error(event)
-        if isinstance(event, rt.ItemTruncated):
-            return []
         return []
 
     def _on_session_ready(self) -> list[Action]:
         if self.machine.state != CONNECTING:
             return []  # a later session.updated (we never send one mid-call) changes nothing
-        self.machine.fire("session_ready")
+        self.machine.fire(Trigger.SESSION_READY)
         self._sessions_opened += 1
         actions: list[Action] = []
         if self._sessions_opened == 1:
@@ -360,7 +374,7 @@ class CallSession:
         if item_id != self._out_item:
             actions.extend(self._finish_item_audio())
             self._out_item = item_id
-            self.machine.fire("model_audio")
+            self.machine.fire(Trigger.MODEL_AUDIO)
         frame = self.frame_bytes
         transcoder = self._to_twilio
         if transcoder is None:
@@ -417,7 +431,7 @@ class CallSession:
             self._to_twilio.reset()
 
     def _on_speech_started(self) -> list[Action]:
-        self._reprompted = False  # the caller is there
+        self.machine.caller_heard()
         state = self.machine.state
         if state in (TRANSFERRING, CONNECTING):
             return []
@@ -438,9 +452,9 @@ class CallSession:
                 actions.append(ToModel(rt.dumps(rt.item_truncate(truncation.item_id, heard_ms))))
                 self.stats.truncations += 1
         if state in (SPEAKING, CALLING_TOOL):
-            self.machine.fire("barge_in")
+            self.machine.fire(Trigger.BARGE_IN)
         else:
-            self.machine.fire("caller_speech")
+            self.machine.fire(Trigger.CALLER_SPEECH)
         return actions
 
     def _on_response_done(self, event: rt.ResponseDone) -> list[Action]:
@@ -466,16 +480,10 @@ class CallSession:
         if self.ledger.outstanding or self._generating:
             return []
         state = self.machine.state
-        if state == SPEAKING:
-            self.machine.fire("playback_done")
-            if self.closing:
-                return self._issue_hang_up("goodbye played")
-        elif (
-            state == TRANSFERRING
-            and self._transfer_phase == "playback"
-            and (self._followup_response is not None or not self._followup_requested)
-        ):
-            return self._start_transfer()
+        if state is SPEAKING:
+            return self._fire(Trigger.PLAYBACK_DONE)
+        if state is TRANSFERRING:
+            return self._offer(Trigger.TRANSFER_GOODBYE_DONE)
         return []
 
     # ------------------------------------------------------------------ tools
@@ -492,7 +500,7 @@ class CallSession:
         self._tools_pending[call_id] = event.response_id
         self._tool_responses_open.add(event.response_id)
         if self.machine.state != TRANSFERRING:
-            self.machine.fire("tool_call")
+            self.machine.fire(Trigger.TOOL_CALL)
         return [RunTool(ToolCall(call_id=call_id, name=name, arguments=event.arguments))]
 
     def on_tool_result(self, call_id: str, outcome: ToolOutcome) -> list[Action]:
@@ -518,20 +526,14 @@ class CallSession:
             return []
         actions: list[Action] = [ToModel(rt.dumps(rt.response_create()))]
         if self._transfer is not None and self.machine.state != TRANSFERRING:
-            self.machine.fire("transfer")
-            self._transfer_phase = "playback"
-            self._transfer_phase_started = self._clock()
-            self._followup_requested = True
-            self._followup_response = None
+            actions.extend(self._fire(Trigger.TRANSFER))
             self.metrics.incr("hotelvoice_transfers_total", outcome="requested")
         elif self.machine.state == CALLING_TOOL:
-            self.machine.fire("tools_done")
+            self.machine.fire(Trigger.TOOLS_DONE)
         return actions
 
-    def _start_transfer(self) -> list[Action]:
+    def _request_transfer(self, reason: EndReason | None) -> list[Action]:
         assert self._transfer is not None
-        self._transfer_phase = "rest"
-        self._transfer_phase_started = self._clock()
         return [TransferCall(self._transfer)]
 
     def on_transfer_result(self, ok: bool) -> list[Action]:
@@ -539,13 +541,11 @@ class CallSession:
         if self.machine.state == ENDED:
             return []
         if ok:
-            self._transfer_phase = "handed_over"
-            self._transfer_phase_started = self._clock()
             self.metrics.incr("hotelvoice_transfers_total", outcome="handed_over")
-            return []
+            return self._fire(Trigger.TRANSFER_ACCEPTED)
         self.metrics.incr("hotelvoice_transfers_total", outcome="failed")
         # Closing the media socket lets the TwiML tail dial the front desk.
-        self.finish("transfer failed; TwiML fallback takes over")
+        self.finish(EndReason.TRANSFER_FAILED)
         return []
 
     # ------------------------------------------------------------------ errors and drops
@@ -570,7 +570,7 @@ class CallSession:
                 self.machine.state,
                 error.message,
             )
-            self.finish(f"model error {code}")
+            self.finish(EndReason.MODEL_ERROR, code)
             return []
         log.warning("call %s: model error %s: %s", self.call_sid, code, error.message)
         return []
@@ -580,9 +580,7 @@ class CallSession:
         if self.machine.state == ENDED:
             return []
         if self.machine.state == TRANSFERRING:
-            if self._transfer_phase == "playback":
-                return self._start_transfer()
-            return []
+            return self._fire(Trigger.MODEL_LOST)  # the transfer goes ahead without a goodbye
         self._generating = False
         self._drop_pending_output()
         if self._out_item is not None:
@@ -596,97 +594,69 @@ class CallSession:
             log.warning("call %s: model connection lost (%s); reconnecting", self.call_sid, reason)
             self._tools_pending.clear()
             self._tool_responses_open.clear()
-            self.machine.fire("model_lost")
+            self.machine.fire(Trigger.MODEL_LOST)
             return [*actions, ReconnectModel()]
         log.error("call %s: model connection lost (%s); ending the stream", self.call_sid, reason)
-        self.finish(f"model unavailable: {reason}")
+        self.finish(EndReason.MODEL_UNAVAILABLE, reason)
         return []
 
     # ------------------------------------------------------------------ deadlines
 
     def next_deadline(self) -> float:
         """The earliest time at which :meth:`on_deadline` has something to do."""
-        state = self.machine.state
-        if state == ENDED or self._hangup_issued:
-            return math.inf
-        if self._closing_deadline is not None:
-            return self._closing_deadline
-        deadlines = [self.stats.started_at + self.settings.max_call_duration_s]
-        timeout = STATE_TIMEOUTS.get(state)
-        if timeout is not None:
-            seconds: float = getattr(self.settings, timeout[0])
-            base = (
-                self._transfer_phase_started if state == TRANSFERRING else self.machine.entered_at
-            )
-            deadlines.append(base + seconds)
-        return min(deadlines)
+        return self.machine.next_deadline(self.settings, self.stats.started_at)
 
     def on_deadline(self) -> list[Action]:
-        """Called by the watchdog when :meth:`next_deadline` has passed."""
-        now = self._clock()
-        state = self.machine.state
-        if state == ENDED:
-            return []
-        if now < self.next_deadline():
-            return []
-        if self._closing_deadline is not None:
-            return self._issue_hang_up("goodbye did not finish in time")
-        if now >= self.stats.started_at + self.settings.max_call_duration_s:
-            if state == TRANSFERRING:
-                self.finish("maximum call duration during transfer")
-                return []
-            return self._begin_goodbye("maximum call duration reached")
-        if state == CONNECTING:
-            log.error("call %s: model setup timed out", self.call_sid)
-            self.finish("model setup timed out")
-            return []
-        if state == LISTENING:
-            if not self._reprompted:
-                self._reprompted = True
-                self.machine.fire("silence_timeout")
-                return [ToModel(rt.dumps(rt.response_create(instructions=REPROMPT_INSTRUCTIONS)))]
-            self.machine.fire("silence_timeout")
-            return self._begin_goodbye("caller silent")
-        if state == INTERRUPTED:
-            self.machine.fire("interruption_timeout")
-            return []
-        if state == TRANSFERRING:
-            if self._transfer_phase == "playback":
-                return self._start_transfer()
-            self.finish("transfer did not complete in time")
-        return []
+        """Called by the watchdog when :meth:`next_deadline` has passed: fires the trigger the
+        machine's deadline table names; its rows decide what follows."""
+        trigger = self.machine.due(self.settings, self.stats.started_at, self._clock())
+        return [] if trigger is None else self._fire(trigger)
 
-    def _begin_goodbye(self, reason: str) -> list[Action]:
-        if self.closing:
-            return []
-        log.info("call %s: ending politely (%s)", self.call_sid, reason)
-        self._closing_deadline = self._clock() + self.settings.goodbye_timeout_s
-        self.end_reason = reason
-        if self.machine.state == CONNECTING:
-            return self._issue_hang_up(reason)
+    # ------------------------------------------------------------------ effects
+
+    def _reprompt(self, reason: EndReason | None) -> list[Action]:
+        return [ToModel(rt.dumps(rt.response_create(instructions=REPROMPT_INSTRUCTIONS)))]
+
+    def _say_goodbye(self, reason: EndReason | None) -> list[Action]:
+        assert reason is not None
+        self._closing_because(reason)
         return [ToModel(rt.dumps(rt.response_create(instructions=GOODBYE_INSTRUCTIONS)))]
 
-    def _issue_hang_up(self, reason: str) -> list[Action]:
-        if self._hangup_issued:
-            return []
-        self._hangup_issued = True
+    def _request_hang_up(self, reason: EndReason | None) -> list[Action]:
+        assert reason is not None
+        if self.end_reason is None:  # no goodbye before (the model is not there to say it)
+            self._closing_because(reason)
         return [HangUp(reason)]
+
+    def _closing_because(self, reason: EndReason) -> None:
+        log.info("call %s: ending politely (%s)", self.call_sid, reason.text)
+        self.end_reason = reason.text
+        self.end_cause = reason
+
+    def _finish_effect(self, reason: EndReason | None) -> list[Action]:
+        assert reason is not None
+        if reason is EndReason.MODEL_SETUP_TIMEOUT:
+            log.error("call %s: model setup timed out", self.call_sid)
+        self.finish(reason)
+        return []
 
     # ------------------------------------------------------------------ the end
 
-    def hang_up(self, reason: str) -> None:
+    def hang_up(self, reason: EndReason, detail: str | None = None) -> None:
         """Twilio stopped the stream or the socket dropped."""
-        self._end("hangup", reason)
+        self._end(Trigger.HANGUP, reason, detail)
 
-    def finish(self, reason: str) -> None:
+    def finish(self, reason: EndReason, detail: str | None = None) -> None:
         """We end the call (the media socket closes; the TwiML tail runs if the call is up)."""
-        self._end("finish", reason)
+        self._end(Trigger.FINISH, reason, detail)
 
-    def _end(self, trigger: str, reason: str) -> None:
+    def _end(self, trigger: Trigger, reason: EndReason, detail: str | None) -> None:
         if self.machine.state == ENDED:
             return
-        if self.end_reason is None or trigger == "hangup":
-            self.end_reason = reason if self.end_reason is None else f"{self.end_reason}; {reason}"
+        if self.end_reason is None or trigger is Trigger.HANGUP:
+            text = reason.describe(detail)
+            self.end_reason = text if self.end_reason is None else f"{self.end_reason}; {text}"
+            self.end_cause = reason
         self.machine.fire(trigger)
         self.machine.release()
         self.stats.ended_at = self._clock()

@@ -12,6 +12,7 @@ import pytest
 import trio
 import trio.testing
 
+from hotelvoice.calls.machine import Closing, EndReason
 from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
 from hotelvoice.calls.session import GOODBYE_INSTRUCTIONS, REPROMPT_INSTRUCTIONS
 from tests.calls.conftest import Harness, start_rest
@@ -76,6 +77,8 @@ async def test_greeting_passthrough_and_stop(
     await harness.done.wait()
     await model.closed.wait()
     assert harness.session is not None and harness.session.end_reason == "caller hung up"
+    assert harness.session.end_cause is EndReason.CALLER_HUNG_UP
+    assert harness.services.metrics.get("hotelvoice_calls_ended_total", reason="hung_up") == 1
     harness.model.assert_clean()
 
 
@@ -160,9 +163,18 @@ async def test_max_call_duration_then_goodbye_deadline(
     goodbye = await model.expect("response.create")
     assert goodbye["response"]["instructions"] == GOODBYE_INSTRUCTIONS
     assert trio.current_time() - t0 == pytest.approx(60.0, abs=0.01)
+    session = harness.session_now()  # the ending is a state, with its own deadline
+    assert session.machine.closing is Closing.CLOSING
+    assert session.next_deadline() == pytest.approx(t0 + 75.0, abs=0.01)
     await harness.done.wait()  # the goodbye never plays: hang up at its own deadline
     assert harness.ended_at is not None
     assert harness.ended_at - t0 == pytest.approx(75.0, abs=0.01)
+    # The ended-calls metric is labelled from the reason the call began to end.
+    assert session.end_cause is EndReason.MAX_DURATION
+    assert session.end_reason == "maximum call duration reached"
+    metrics = harness.services.metrics
+    assert metrics.get("hotelvoice_calls_ended_total", reason="max_duration") == 1
+    assert metrics.total("hotelvoice_invalid_call_events_total") == 0
 
 
 async def test_interrupted_state_times_out_back_to_listening(

@@ -21,7 +21,7 @@ def test_diagram_names_every_state_and_trigger() -> None:
     for state in STATES:
         assert f" {state} " in text or f" {state}\n" in text or f">{state}" in text
     for row in TRANSITIONS:
-        assert str(row["trigger"]) in text
+        assert str(row.trigger) in text
 
 
 def test_check_fails_on_a_stale_file(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from hotelvoice.calls.machine import EndReason, TransferPhase
 from hotelvoice.calls.ports import ToolOutcome, TransferRequest
 from hotelvoice.calls.session import (
     GOODBYE_INSTRUCTIONS,
@@ -25,6 +26,7 @@ from hotelvoice.calls.session import (
 from hotelvoice.config import Settings
 from hotelvoice.wire import realtime as rt
 from hotelvoice.wire import twilio as tw
+from tests.calls.test_machine import transfer_phase_of
 
 SID = "MZ" + "0" * 32
 
@@ -294,7 +296,7 @@ def test_silence_reprompts_once_then_says_goodbye_and_hangs_up() -> None:
     names = marks(speak(session, b"\x00" * 160, item="item_bye"))
     session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
     (hang_up,) = session.on_twilio(tw.MarkEcho(9, SID, names[0]))
-    assert hang_up == HangUp("goodbye played")
+    assert hang_up == HangUp(EndReason.GOODBYE_PLAYED) and hang_up.reason.text == "goodbye played"
     assert session.next_deadline() == float("inf")  # no second hang-up
 
 
@@ -320,7 +322,9 @@ def test_goodbye_that_never_plays_hangs_up_at_its_deadline() -> None:
     assert model_texts(session.on_deadline())[0]["response"]["instructions"] == GOODBYE_INSTRUCTIONS
     assert session.next_deadline() == 175.0
     clock.now = 175.0
-    assert session.on_deadline() == [HangUp("goodbye did not finish in time")]
+    (hang_up,) = session.on_deadline()
+    assert hang_up == HangUp(EndReason.GOODBYE_TIMEOUT)
+    assert hang_up.reason.text == "goodbye did not finish in time"
 
 
 def test_model_lost_reconnects_once_and_replays_the_conversation() -> None:
@@ -440,3 +444,33 @@ def test_context_items_go_before_the_greeting_and_are_replayed_on_reconnect() ->
     replay = model_texts(ready(session))
     assert replay[0] == note
     assert {"type": "response.create"} not in replay  # no second greeting
+
+
+def test_model_lost_during_the_transfers_goodbye_transfers_and_times_the_hand_over() -> None:
+    clock = Clock()
+    session = make(clock, transfer_timeout_s=15.0)
+    ready(session)
+    function_call(session, "transfer_to_human", "{}")
+    session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
+    request = TransferRequest("+1555", "front_desk")
+    session.on_tool_result("call_1", ToolOutcome("{}", request))
+    assert session.machine.transfer_phase is TransferPhase.PLAYBACK
+    assert session.next_deadline() == 115.0
+    clock.now = 107.0
+    assert session.on_model_lost("closed (1006)") == [TransferCall(request)]
+    assert transfer_phase_of(session.machine) is TransferPhase.REST
+    assert session.next_deadline() == 122.0  # the REST phase has its own deadline
+    assert session.on_transfer_result(True) == []
+    assert transfer_phase_of(session.machine) is TransferPhase.HANDED_OVER
+    clock.now = 122.0
+    assert session.on_deadline() == []
+    assert session.ended and session.end_reason == "transfer did not complete in time"
+    assert session.end_cause is EndReason.TRANSFER_TIMEOUT
+
+
+def test_a_truncation_confirmed_by_the_model_changes_nothing() -> None:
+    session = make()
+    ready(session)
+    speak(session, b"\x00" * 160)
+    assert session.on_model(rt.ItemTruncated("item_1", 10)) == []
+    assert session.state == "speaking"
