@@ -206,6 +206,7 @@ _C, _L, _S, _I, _T, _X, _E = (
     CallState.TRANSFERRING,
     CallState.ENDED,
 )
+_OPEN: Final = Closing.OPEN
 LIVE_STATES: Final = tuple(s for s in CallState if s is not _E)
 _TALKING: Final = (_L, _S, _I, _T)
 
@@ -481,8 +482,9 @@ def _build(region: Region) -> Machine:
             "trigger": str(row.trigger),
             "source": [str(s) for s in row.sources],
             "dest": None if row.dest is None else str(row.dest),
-            "after": _after(row),
         }
+        if row.effect is not None or row.then is not None:
+            spec["after"] = _after(row)
         if row.when:
             spec["conditions"] = row.when
         if row.unless:
@@ -509,23 +511,22 @@ _MACHINE: Final = _MACHINES["call"]
 
 
 class _RegionState:
-    """The attribute ``transitions`` writes a region's state name to; it keeps the model's
-    public attribute (``public``) holding the same state as an Enum member, so reading the
-    state on the audio path is a plain attribute read."""
+    """The attribute ``transitions`` reads and writes a region's state name through; writing
+    it also sets the model's ``public`` attribute to the Enum member, so reading the state on
+    the audio path is a plain attribute read. (Both are ordinary attributes: no ``__dict__``
+    access, which would cost every attribute read of the model its fast path.)"""
 
     def __init__(self, public: str) -> None:
         self.public = public
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        self.raw = f"_{public}_name"
 
     def __get__(self, obj: object, owner: type | None = None) -> str:
-        value: str = obj.__dict__[self.name]
-        return value
+        name: str = getattr(obj, self.raw)
+        return name
 
     def __set__(self, obj: object, value: str) -> None:
-        obj.__dict__[self.name] = value
-        obj.__dict__[self.public] = _VALUE[value]
+        setattr(obj, self.raw, value)
+        setattr(obj, self.public, _VALUE[value])
 
 
 class CallMachine:
@@ -579,7 +580,7 @@ class CallMachine:
 
     @property
     def ended(self) -> bool:
-        return self.state is CallState.ENDED
+        return self.state is _E
 
     # ------------------------------------------------------------------ conditions and notes
 
@@ -587,10 +588,10 @@ class CallMachine:
         return self._audio_outstanding()
 
     def transferring(self, event: EventData) -> bool:
-        return self.state is CallState.TRANSFERRING
+        return self.state is _X
 
     def connecting(self, event: EventData) -> bool:
-        return self.state is CallState.CONNECTING
+        return self.state is _C
 
     def transfer_goodbye_started(self, event: EventData) -> bool:
         return self.transfer_goodbye is not None
@@ -607,7 +608,7 @@ class CallMachine:
 
     def note_response(self, response_id: str) -> None:
         """A response began; the first one once transferring is the transfer's goodbye."""
-        if self.state is CallState.TRANSFERRING and self.transfer_goodbye is None:
+        if self.state is _X and self.transfer_goodbye is None:
             self.transfer_goodbye = response_id
 
     def _note_change(self, region: str) -> None:
@@ -632,7 +633,7 @@ class CallMachine:
         region = _REGION_OF.get(trigger)
         before = self._call if region is None else getattr(self, region.attribute)
         try:
-            if self.state is CallState.ENDED:  # final, and maybe released from the tables
+            if self.state is _E:  # final, and maybe released from the tables
                 raise MachineError(f"{trigger} after the end")
             if region is None:
                 raise MachineError(f"no such trigger {trigger}")
@@ -660,7 +661,7 @@ class CallMachine:
     def allows(self, trigger: Trigger) -> bool:
         """Whether the tables name ``trigger`` for the current state (conditions aside)."""
         region = _REGION_OF.get(trigger)
-        if region is None or self.state is CallState.ENDED:
+        if region is None or self.state is _E:
             return False
         return trigger in _TRIGGERS_IN[_VALUE[getattr(self, region.attribute)]]
 
@@ -677,9 +678,9 @@ class CallMachine:
         While we end the call ourselves, only the ending's deadline counts; otherwise the whole
         call's, then that of the current state (a transfer's phase while transferring).
         """
-        if self.state is CallState.ENDED:
+        if self.state is _E:
             return []
-        if self.closing is not Closing.OPEN:
+        if self.closing is not _OPEN:
             deadline = DEADLINES.get(self.closing)
             if deadline is None:
                 return []
@@ -687,7 +688,7 @@ class CallMachine:
         found = [(started_at + CALL_DEADLINE.seconds(settings), CALL_DEADLINE.trigger)]
         state: State = self.state
         entered = self.entered["call"]
-        if state is CallState.TRANSFERRING:
+        if state is _X:
             state, entered = self.transfer_phase, self.entered["transfer"]
         deadline = DEADLINES.get(state)
         if deadline is not None:

@@ -235,10 +235,10 @@ class CallSession:
         stats.twilio_in += 1
         stats.audio_bytes_in += len(media.payload) * 3 // 4
         state = self.machine.state
-        if state == CONNECTING:
+        if state is CONNECTING:
             self._buffer_inbound(media.payload)
             return []
-        if state == ENDED:
+        if state is ENDED:
             return []
         payload = self._model_audio(media.payload)
         return [] if payload is None else [ToModel(rt.encode_audio_append(payload))]
@@ -282,7 +282,7 @@ class CallSession:
         """An event from the model's socket."""
         if isinstance(event, rt.AudioDelta):
             return self._on_audio_delta(event)
-        if self.machine.state == ENDED:
+        if self.machine.state is ENDED:
             return []
         if isinstance(event, rt.SpeechStarted):
             return self._on_speech_started()
@@ -325,7 +325,7 @@ class CallSession:
         return []
 
     def _on_session_ready(self) -> list[Action]:
-        if self.machine.state != CONNECTING:
+        if self.machine.state is not CONNECTING:
             return []  # a later session.updated (we never send one mid-call) changes nothing
         self.machine.fire(Trigger.SESSION_READY)
         self._sessions_opened += 1
@@ -499,13 +499,13 @@ class CallSession:
         self.history.append(rt.function_call_item(call_id, name, event.arguments))
         self._tools_pending[call_id] = event.response_id
         self._tool_responses_open.add(event.response_id)
-        if self.machine.state != TRANSFERRING:
+        if self.machine.state is not TRANSFERRING:
             self.machine.fire(Trigger.TOOL_CALL)
         return [RunTool(ToolCall(call_id=call_id, name=name, arguments=event.arguments))]
 
     def on_tool_result(self, call_id: str, outcome: ToolOutcome) -> list[Action]:
         """A tool finished (or failed, or timed out: the outcome then carries the error)."""
-        if self.machine.state == ENDED or call_id not in self._tools_pending:
+        if self.machine.state is ENDED or call_id not in self._tools_pending:
             return []
         del self._tools_pending[call_id]
         event = rt.function_call_output(call_id, outcome.output)
@@ -522,13 +522,13 @@ class CallSession:
         if not self._followup_needed or self._tools_pending or self._tool_responses_open:
             return []
         self._followup_needed = False
-        if self.machine.state == CONNECTING:
+        if self.machine.state is CONNECTING:
             return []
         actions: list[Action] = [ToModel(rt.dumps(rt.response_create()))]
-        if self._transfer is not None and self.machine.state != TRANSFERRING:
+        if self._transfer is not None and self.machine.state is not TRANSFERRING:
             actions.extend(self._fire(Trigger.TRANSFER))
             self.metrics.incr("hotelvoice_transfers_total", outcome="requested")
-        elif self.machine.state == CALLING_TOOL:
+        elif self.machine.state is CALLING_TOOL:
             self.machine.fire(Trigger.TOOLS_DONE)
         return actions
 
@@ -538,7 +538,7 @@ class CallSession:
 
     def on_transfer_result(self, ok: bool) -> list[Action]:
         """The REST transfer was accepted (Twilio will stop the stream) or failed."""
-        if self.machine.state == ENDED:
+        if self.machine.state is ENDED:
             return []
         if ok:
             self.metrics.incr("hotelvoice_transfers_total", outcome="handed_over")
@@ -562,7 +562,7 @@ class CallSession:
             log.info("call %s: model session expired", self.call_sid)
             return []  # the server closes the socket next; the drop handler reconnects
         self._problem(f"model_error:{code}")
-        if self.machine.state == CONNECTING or severity is rt.ErrorSeverity.FATAL:
+        if self.machine.state is CONNECTING or severity is rt.ErrorSeverity.FATAL:
             log.error(
                 "call %s: model error %s during %s: %s; ending the model leg",
                 self.call_sid,
@@ -577,9 +577,9 @@ class CallSession:
 
     def on_model_lost(self, reason: str) -> list[Action]:
         """The model socket closed or could not be (re)opened."""
-        if self.machine.state == ENDED:
+        if self.machine.state is ENDED:
             return []
-        if self.machine.state == TRANSFERRING:
+        if self.machine.state is TRANSFERRING:
             return self._fire(Trigger.MODEL_LOST)  # the transfer goes ahead without a goodbye
         self._generating = False
         self._drop_pending_output()
@@ -651,7 +651,7 @@ class CallSession:
         self._end(Trigger.FINISH, reason, detail)
 
     def _end(self, trigger: Trigger, reason: EndReason, detail: str | None) -> None:
-        if self.machine.state == ENDED:
+        if self.machine.state is ENDED:
             return
         if self.end_reason is None or trigger is Trigger.HANGUP:
             text = reason.describe(detail)
