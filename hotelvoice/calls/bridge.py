@@ -246,7 +246,6 @@ class Call:
         finally:
             if not session.ended:
                 session.hang_up(EndReason.MEDIA_SOCKET_CLOSED)
-            self.metrics.incr("hotelvoice_calls_active", -1)
             cause = session.end_cause
             label = "unknown" if cause is None else cause.label
             self.metrics.incr("hotelvoice_calls_ended_total", reason=label)
@@ -257,7 +256,12 @@ class Call:
                 session.end_reason,
                 session.summary(),
             )
-            await self._finish_observer()
+            # A call stays active until its record is saved: whoever waits for no active calls
+            # (a drain, a test) then finds the record complete.
+            try:
+                await self._finish_observer()
+            finally:
+                self.metrics.incr("hotelvoice_calls_active", -1)
 
     def _observed(self, ask: Callable[[CallObserver], T], default: T) -> T:
         """Ask the observer something; its failure is logged and counted, never raised."""
