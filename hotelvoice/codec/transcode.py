@@ -57,10 +57,6 @@ class Pcm16ToUlaw:
     def delay_ms(self) -> float:
         return self._resampler.delay_ms
 
-    @property
-    def ulaw_bytes_per_pcm_byte(self) -> float:
-        return TWILIO_RATE / (2 * self.rate)
-
     def convert(self, pcm: bytes) -> bytes:
         """The μ-law for every sample now computable from the model's audio so far."""
         if self._odd:
