@@ -16,13 +16,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import httpx
 import trio
 from dotenv import dotenv_values
 
 from hotelvoice.config import ConfigError, settings_from_env
-from hotelvoice.properties.book import load_property_book
-from hotelvoice.properties.model import Property
 from hotelvoice.softphone.client import FAST_SPEED, CallOptions, CallRecord, SoftphoneCall
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.recording import build_report, format_report, write_recording
@@ -83,26 +80,6 @@ def script_entries(items: Sequence[tuple[str, str]]) -> list[ScriptEntry]:
     return entries
 
 
-def _property(to: str) -> Property | None:
-    """The property answering ``to`` per the local configuration (for the agent's grammar)."""
-    try:
-        return load_property_book(settings_from_env()).for_number(to)
-    except (ConfigError, OSError, ValueError):
-        return None
-
-
-async def _answers_offline(server: str) -> bool:
-    """Whether the server answers calls with its offline engine only (its ``/healthz`` says
-    ``"backend": "local"``); then the agent's words can be recognised exactly. False when it
-    cannot be asked."""
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as http:
-            health = (await http.get(server.rstrip("/") + "/healthz")).json()
-    except (httpx.HTTPError, ValueError):
-        return False
-    return isinstance(health, dict) and health.get("backend") == "local"
-
-
 def _ending(record: CallRecord, max_seconds: float) -> str:
     seconds = f"after {record.duration:.1f} s"
     if record.outcome == "completed":
@@ -135,11 +112,7 @@ async def _call(args: argparse.Namespace, options: CallOptions, entries: list[Sc
     if args.record is not None:
         await trio.to_thread.run_sync(write_recording, args.record, record)
         say(f"recording: {args.record} (8 kHz stereo: caller left, agent right)")
-    prop = await trio.to_thread.run_sync(_property, options.to)
-    offline = await _answers_offline(options.server)
-    report = await trio.to_thread.run_sync(
-        functools.partial(build_report, record, prop=prop, offline=offline)
-    )
+    report = await trio.to_thread.run_sync(build_report, record)
     say(format_report(report))
     for violation in record.violations:
         print(f"protocol violation by the server: {violation}", file=sys.stderr)

@@ -6,10 +6,10 @@ sides and the voice-to-voice latency of each answer.
   it was *played* (a ``clear`` cuts it where playback stopped; flushed audio is absent).
 * The transcript (:func:`build_report`): the caller's lines as scripted, with their times;
   the agent's side recognised from the audio it actually played: speech segments found by
-  :class:`hotelvoice.speech.vad.SpeechDetector` at 8 kHz, upsampled to 16 kHz and decoded by
-  :class:`hotelvoice.speech.stt.Recognizer`, a turn at a time, with the offline concierge's
-  phrases for the property when the server answers with its offline engine (a generic
-  grammar otherwise, approximate). Without speech (or if the detector fails), segments come
+  :class:`hotelvoice.speech.vad.SpeechDetector` at 8 kHz, joined into turns, upsampled to
+  16 kHz and transcribed free-form by :class:`hotelvoice.speech.asr.Transcriber` (the
+  offline engine's own ears), so the transcript is the same whether the server answers with
+  OpenAI or its offline engine. Without speech (or if the detector fails), segments come
   from signal energy and show as ``[agent audio 1.2 s]``.
 * Latency: for each caller line, from its last sample to the agent's first audible sample
   after it (before the next line), and the mean over the answered lines. A line the agent
@@ -21,7 +21,6 @@ blocking (speech recognition): call it through ``trio.to_thread.run_sync``.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Literal
@@ -34,23 +33,18 @@ from hotelvoice.codec.g711 import ulaw_decode
 from hotelvoice.codec.levels import rms_dbfs
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.codec.wav import interleave, write_wav
-from hotelvoice.engine import phrases
-from hotelvoice.properties.model import Property
 from hotelvoice.softphone.client import CallRecord
 from hotelvoice.softphone.playout import PlayedAudio
 from hotelvoice.softphone.protocol import FRAME_BYTES, MULAW_RATE
 from hotelvoice.softphone.script import LineTiming
-from hotelvoice.speech.grammar import closed_set_grammar
-from hotelvoice.speech.stt import Recognizer
+from hotelvoice.speech.asr import Transcriber
 from hotelvoice.speech.vad import SpeechDetector, SpeechEnded, SpeechStarted
 
 __all__ = [
-    "GENERIC_AGENT_SENTENCES",
     "CallReport",
     "LineLatency",
     "Segment",
     "TranscriptEntry",
-    "agent_grammar",
     "agent_track",
     "build_report",
     "caller_track",
@@ -61,18 +55,6 @@ __all__ = [
     "write_recording",
 ]
 
-#: The agent's side without a property: what any hotel concierge is likely to say.
-GENERIC_AGENT_SENTENCES = (
-    "hello",
-    "thank you for calling",
-    "how can i help you",
-    "how may i help you today",
-    "let me check that for you",
-    "one moment please",
-    "is there anything else i can help you with",
-    "thank you goodbye",
-    "goodbye",
-)
 #: Agent audio at or above this level counts as speech (energy fallback, latency).
 SPEECH_DBFS = -45.0
 #: |sample| at or above this counts as the agent's first audible sample (about -42 dBFS).
@@ -214,20 +196,6 @@ def _detector_segments(pcm: npt.NDArray[np.int16]) -> list[Segment]:
     return segments
 
 
-def agent_grammar(
-    prop: Property | None, *, offline: bool = False, today: dt.date | None = None
-) -> str:
-    """The grammar for the agent's side. When the server answers with its offline engine
-    (``offline``) and the property is known: every reply that engine's concierge can make
-    (:func:`hotelvoice.engine.phrases.agent_grammar`), which it recognises nearly word
-    for word. Otherwise a generic closed set of concierge phrases, which can only be
-    approximate."""
-    if prop is not None and offline:
-        when = today if today is not None else dt.datetime.now(prop.zone).date()
-        return phrases.agent_grammar(prop, when)
-    return closed_set_grammar(GENERIC_AGENT_SENTENCES)
-
-
 def _to_16k(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
     resampler = StreamResampler(MULAW_RATE, 16000)
     return np.concatenate([resampler.process(pcm), resampler.flush()])
@@ -282,17 +250,16 @@ def latencies(
 def build_report(
     record: CallRecord,
     *,
-    prop: Property | None = None,
-    offline: bool = False,
     speech: bool = True,
+    transcriber: Transcriber | None = None,
 ) -> CallReport:
     """The transcript and latencies of a finished call. Blocking (speech recognition).
 
-    With ``speech`` agent segments come from the speech
-    detector, are joined into turns and recognised (``offline``: the server answered with its
-    offline engine, whose phrases ``prop`` determines); otherwise they come from signal
-    levels and show as ``[agent audio 1.2 s]``. Recognition problems do not fail the report:
-    the segment shows as a placeholder and :attr:`CallReport.notes` says why.
+    With ``speech`` agent segments come from the speech detector, are joined into turns and
+    transcribed (by ``transcriber``, or the bundled model loaded here, about 0.5 s);
+    otherwise they come from signal levels and show as ``[agent audio 1.2 s]``. Recognition
+    problems do not fail the report: the segment shows as a placeholder and
+    :attr:`CallReport.notes` says why.
     """
     notes = [f"{t:.2f} s: {text}" for t, text in record.notes]
     left = caller_track(record.caller_audio)
@@ -311,16 +278,11 @@ def build_report(
     texts = [_placeholder(segment) for segment in segments]
     if segments and speech:
         try:
-            recognizer = Recognizer(agent_grammar(prop, offline=offline), sample_rate=16000)
+            ears = transcriber if transcriber is not None else Transcriber()
             for i, segment in enumerate(segments):
-                text = recognizer.recognize(_to_16k(segment.pcm)).text.strip()
+                text = ears.transcribe(_to_16k(segment.pcm)).text.strip()
                 if text:
                     texts[i] = text
-            if prop is None or not offline:
-                notes.append(
-                    "the agent's words are recognised with a generic grammar from the "
-                    "audio as played: read them as approximate"
-                )
         except Exception as exc:
             notes.append(f"speech recognition failed: {type(exc).__name__}: {exc}")
     transcript = [
