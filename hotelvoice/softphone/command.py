@@ -30,6 +30,7 @@ from hotelvoice.softphone.script import (
     parse_entry,
     read_script,
 )
+from hotelvoice.speech.asr import Transcriber
 
 __all__ = ["call_options", "run_call", "script_entries"]
 
@@ -95,6 +96,16 @@ def _ending(record: CallRecord, max_seconds: float) -> str:
     return f"call ended: the stream dropped {seconds} (close code {record.close_code})"
 
 
+def _transcriber() -> Transcriber | None:
+    """The recogniser for the agent's side: the model ``HOTELVOICE_STT_MODEL`` names, as the
+    server's offline engine uses (None: the bundled one, or the setting cannot be read)."""
+    try:
+        model = settings_from_env().stt_model
+    except ConfigError:
+        return None
+    return Transcriber(model) if model else None
+
+
 async def _call(args: argparse.Namespace, options: CallOptions, entries: list[ScriptEntry]) -> int:
     say = functools.partial(print, flush=True)
     voice = args.voice or DEFAULT_VOICE
@@ -112,7 +123,9 @@ async def _call(args: argparse.Namespace, options: CallOptions, entries: list[Sc
     if args.record is not None:
         await trio.to_thread.run_sync(write_recording, args.record, record)
         say(f"recording: {args.record} (8 kHz stereo: caller left, agent right)")
-    report = await trio.to_thread.run_sync(build_report, record)
+    report = await trio.to_thread.run_sync(
+        lambda: build_report(record, transcriber=_transcriber())  # loads a model: off the loop
+    )
     say(format_report(report))
     for violation in record.violations:
         print(f"protocol violation by the server: {violation}", file=sys.stderr)
