@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Final
 
@@ -107,7 +107,7 @@ class NeuralVoice:
     def __repr__(self) -> str:
         return f"NeuralVoice({str(self.model_path)!r})"
 
-    def sentences(self, text: str, rate: int | None = None) -> Iterator[npt.NDArray[np.int16]]:
+    def sentences(self, text: str, rate: int | None = None) -> Generator[npt.NDArray[np.int16]]:
         """``text`` spoken, one chunk of mono int16 PCM per sentence, each yielded as soon
         as it is synthesised; at ``rate`` Hz (None: the voice's own :attr:`sample_rate`).
 

@@ -1,7 +1,8 @@
-"""Shared speech fixtures: the example hotels, an espeak voice, a hotel-grammar recogniser.
+"""Shared speech fixtures: the example hotels, an espeak voice, a hotel-grammar recogniser,
+the Whisper transcriber and the Piper voice.
 
-Creating a recogniser costs about 0.2 s, so one serves the whole directory (sync fixtures of
-any scope are fine under pytest-trio). Tests that use it run in one thread at a time.
+Creating a recogniser costs about 0.2 s and the two neural models about 0.5 s each, so one of
+each serves the whole directory (sync fixtures of any scope are fine under pytest-trio).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import pytest
 from hotelvoice.engine.grammar import hotel_grammar
 from hotelvoice.properties.book import load_properties
 from hotelvoice.properties.model import Property
+from hotelvoice.speech.asr import Transcriber
 from hotelvoice.speech.stt import Recognizer
 from hotelvoice.speech.tts import Speaker
+from hotelvoice.speech.voice import NeuralVoice
 
 EXAMPLE_PROPERTIES = Path(__file__).parents[2] / "docs" / "properties.example.toml"
 
@@ -45,3 +48,13 @@ def speaker() -> Speaker:
 @pytest.fixture(scope="session")
 def hotel_recognizer(sunset_inn: Property) -> Recognizer:
     return Recognizer(hotel_grammar(sunset_inn))
+
+
+@pytest.fixture(scope="session")
+def transcriber() -> Transcriber:
+    return Transcriber()
+
+
+@pytest.fixture(scope="session")
+def neural_voice() -> NeuralVoice:
+    return NeuralVoice()
