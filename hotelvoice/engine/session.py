@@ -4,13 +4,14 @@ Client events come in as JSON text (exactly what the bridge or an ``openai`` cli
 server events go out the same way, shaped as the GA API shapes them. Inside:
 
 * **ears** (a task): the caller's audio (μ-law 8 kHz or PCM16 24 kHz, as the session asked)
-  → 16 kHz through the codec's streaming resampler → the endpointer (speech start and end at
-  their true stream times) → the grammar recogniser; blocking work goes through
-  ``trio.to_thread`` in batches;
+  → 16 kHz through the codec's streaming resampler → the speech detector (speech start and
+  end at their true stream times) → the utterance, transcribed free-form by Whisper once the
+  detector says it ended; blocking work goes through ``trio.to_thread`` in batches;
 * **brain**: :class:`~hotelvoice.engine.policy.ConciergePolicy` decides what to say or
   which tool to call;
-* **voice** (a task per response): espeak speech, resampled to the session's output format,
-  streamed as ``response.output_audio.delta`` with its transcript; ``response.cancel`` and a
+* **voice** (a task per response): the Piper voice, a sentence at a time (the first goes out
+  while the next is synthesised), resampled to the session's output format, streamed as
+  ``response.output_audio.delta`` with its transcript; ``response.cancel`` and a
   caller barging in (``interrupt_response``) cut it short with ``status: cancelled``.
 
 Tool calls use the real function-call protocol: a ``function_call`` item and
@@ -48,6 +49,12 @@ log = logging.getLogger(__name__)
 ASR_RATE = 16000
 DELTA_MS = 100  # audio per output delta
 MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
+# An utterance longer than this is heard up to here (the rest is dropped, never held): a
+# minute of talk without a pause is not a request the concierge could act on anyway.
+MAX_UTTERANCE_S = 60
+
+
+_SILENCE = np.zeros(0, np.int16)
 
 
 def default_session(model: str) -> dict[str, Any]:
@@ -102,6 +109,10 @@ class _Response:
     done: bool = False
     sent_ms: int = 0
 
+    def cancelled(self) -> bool:
+        """Cancelled by the client or a barge-in (possibly while the voice was speaking)."""
+        return self.cancel_reason is not None
+
 
 class LocalSession:
     """The server side of one Realtime connection to the offline engine."""
@@ -135,15 +146,17 @@ class LocalSession:
         self._input_resampler: StreamResampler | None = None
         self._input_format: tuple[str, int] | None = None
         self._detector = kit.detector()
-        self._recognizer: Any = None  # created off the loop when the session starts
-        self._listening = False  # the recogniser is in an utterance
+        self._utterance: list[npt.NDArray[np.int16]] = []  # 16 kHz audio of the speech heard
+        self._utterance_samples = 0
+        self._listening = False  # the detector is in an utterance
         self._speech_item: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve the session until cancelled. Waits for the recogniser to load first."""
-        self._recognizer = await trio.to_thread.run_sync(self.kit.recognizer, self.property)
+        """Serve the session until cancelled. Waits for the recogniser and the voice to load
+        first (at once when the server warmed them up)."""
+        await trio.to_thread.run_sync(lambda: (self.kit.transcriber, self.kit.voice))
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._emit("session.created", session=copy.deepcopy(self.config))
@@ -348,29 +361,33 @@ class LocalSession:
         return self._input_resampler.process(samples)
 
     def _hear(self, pcm: npt.NDArray[np.int16]) -> list[tuple[str, Any]]:
-        """In a worker thread: the detector and the recogniser over one batch.
-
-        The recogniser decodes while the caller speaks (it holds the first half second to
-        set the level), so little of the search is left when the detector decides the
-        caller has stopped: that wait is the caller's, before the agent can answer."""
+        """In a worker thread: the detector over one batch, and the recogniser over each
+        utterance the batch ends (that decode is the caller's wait before the agent can
+        answer)."""
         out: list[tuple[str, Any]] = []
         for event in self._detector.feed(pcm):
             if isinstance(event, SpeechStarted):
-                self._recognizer.start()
+                self._utterance, self._utterance_samples = [], 0
                 self._listening = True
                 out.append(("started", event.at_ms))
             elif isinstance(event, SpeechAudio) and self._listening:
-                self._recognizer.feed(event.pcm)
+                room = MAX_UTTERANCE_S * ASR_RATE - self._utterance_samples
+                if room > 0:
+                    self._utterance.append(event.pcm[:room])
+                    self._utterance_samples += min(room, len(event.pcm))
             elif isinstance(event, SpeechEnded) and self._listening:
                 self._listening = False
-                out.append(("ended", (event.at_ms, self._recognizer.finish().text)))
+                audio = np.concatenate(self._utterance) if self._utterance else _SILENCE
+                self._utterance, self._utterance_samples = [], 0
+                out.append(("ended", (event.at_ms, self.kit.transcribe(audio).text)))
         return out
 
     def _forget(self) -> None:
         """In a worker thread: ``input_audio_buffer.clear``: the detector starts afresh and
-        an utterance being recognised is dropped (the next ``start`` abandons it)."""
+        an utterance being heard is dropped."""
         self._detector.reset()
         self._listening = False
+        self._utterance, self._utterance_samples = [], 0
 
     def _caller_started(self, at_ms: int) -> None:
         self._speech_item = new_id("item")
@@ -476,22 +493,27 @@ class LocalSession:
         self._emit("response.content_part.added", part={"type": "audio", "transcript": ""}, **ids)
         encode, bytes_per_ms, rate = self._output_codec()
         # The voice gets words ("one hundred eighty nine dollars", not "$189.00"); the
-        # transcript keeps the text as written.
-        pcm = await trio.to_thread.run_sync(self.kit.speak, spoken_words(action.text), rate)
-        audio = encode(pcm)
+        # transcript keeps the text as written. A sentence goes out as soon as it is
+        # synthesised: the caller hears the first while the next is being made.
+        sentences = self.kit.sentences(spoken_words(action.text), rate)
         step = bytes_per_ms * DELTA_MS
         self._item_audio_ms[response.item_id] = 0
-        for start in range(0, len(audio), step):
-            if response.cancel_reason is not None:
+        while not response.cancelled():
+            pcm = await trio.to_thread.run_sync(next, sentences, None)
+            if pcm is None:
                 break
-            chunk = audio[start : start + step]
-            self._emit(
-                "response.output_audio.delta",
-                delta=base64.b64encode(chunk).decode("ascii"),
-                **ids,
-            )
-            self._item_audio_ms[response.item_id] += len(chunk) // bytes_per_ms
-            await trio.lowlevel.checkpoint()  # lets a cancel or a barge-in in between deltas
+            audio = encode(pcm)
+            for start in range(0, len(audio), step):
+                if response.cancelled():
+                    break
+                chunk = audio[start : start + step]
+                self._emit(
+                    "response.output_audio.delta",
+                    delta=base64.b64encode(chunk).decode("ascii"),
+                    **ids,
+                )
+                self._item_audio_ms[response.item_id] += len(chunk) // bytes_per_ms
+                await trio.lowlevel.checkpoint()  # lets a cancel or a barge-in in between
         transcript = action.text
         self._emit("response.output_audio_transcript.delta", delta=transcript, **ids)
         self._emit("response.output_audio.done", **ids)

@@ -1,23 +1,23 @@
 """The engine's speech resources, shared by every session of a process.
 
-One espeak voice (espeak is process-global state; :class:`~hotelvoice.speech.tts.Speaker`
-serialises it), and one JSGF grammar per property, built once. Detectors and recognisers are
-per session (they hold a stream's state). Every method here blocks: call it from a worker
-thread.
+One Whisper recogniser (:class:`~hotelvoice.speech.asr.Transcriber`) and one Piper voice
+(:class:`~hotelvoice.speech.voice.NeuralVoice`), each loaded once, on first use, and shared by
+every call: a call adds only its detector's state and the audio of the utterance being heard.
+Detectors are per session (they hold a stream's state). Every method here blocks: call it from
+a worker thread.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
 
-from hotelvoice.engine.grammar import hotel_grammar
-from hotelvoice.properties.model import Property
-from hotelvoice.speech.stt import Recognizer
-from hotelvoice.speech.tts import Speaker
+from hotelvoice.speech.asr import Transcriber, Transcript
 from hotelvoice.speech.vad import SpeechDetector
+from hotelvoice.speech.voice import NeuralVoice
 
 ASR_RATE = 16000
 TELEPHONE_RATE = 8000
@@ -26,56 +26,69 @@ _SHARED_LOCK = threading.Lock()
 
 
 class SpeechKit:
-    """Voice, ears and grammars for the offline engine."""
+    """Ears and voice for the offline engine.
 
-    def __init__(self, *, voice: str = "en-us+f2", wpm: int = 165) -> None:
-        self.voice = voice
-        self.wpm = wpm
-        self._speaker: Speaker | None = None
-        self._grammars: dict[str, str] = {}
+    ``stt_model`` is a Whisper CTranslate2 directory ("" or None: the bundled tiny.en);
+    ``stt_threads`` how many decodes may run at once (see :class:`Transcriber`).
+    """
+
+    def __init__(self, *, stt_model: str | None = None, stt_threads: int = 1) -> None:
+        self.stt_model = stt_model or None
+        self.stt_threads = stt_threads
+        self._transcriber: Transcriber | None = None
+        self._voice: NeuralVoice | None = None
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        return f"SpeechKit(stt_model={self.stt_model!r}, stt_threads={self.stt_threads})"
+
+    @property
+    def transcriber(self) -> Transcriber:
+        """The recogniser, loaded on first use (about 0.5 s). Raises SpeechError."""
+        with self._lock:
+            if self._transcriber is None:
+                self._transcriber = Transcriber(self.stt_model, threads=self.stt_threads)
+            return self._transcriber
+
+    @property
+    def voice(self) -> NeuralVoice:
+        """The agent's voice, loaded on first use (about 0.5 s). Raises SpeechError."""
+        with self._lock:
+            if self._voice is None:
+                self._voice = NeuralVoice()
+            return self._voice
+
+    def transcribe(self, pcm: npt.NDArray[np.int16]) -> Transcript:
+        """The words of one utterance of 16 kHz audio (waits for a free decoder)."""
+        return self.transcriber.transcribe(pcm)
+
+    def sentences(self, text: str, rate: int) -> Iterator[npt.NDArray[np.int16]]:
+        """``text`` as speech at ``rate`` Hz, a sentence at a time (each ``next`` blocks for
+        one sentence's synthesis)."""
+        return self.voice.sentences(text, rate)
+
     def speak(self, text: str, rate: int) -> npt.NDArray[np.int16]:
-        """``text`` as speech at ``rate`` Hz."""
-        with self._lock:
-            if self._speaker is None:
-                self._speaker = Speaker(self.voice, self.wpm)
-            speaker = self._speaker
-        return speaker.synthesize_at(text, rate)
-
-    def grammar(self, prop: Property) -> str:
-        key = repr(prop)  # the whole property: two hotels may share an id across tests
-        with self._lock:
-            grammar = self._grammars.get(key)
-            if grammar is None:
-                grammar = self._grammars[key] = hotel_grammar(prop)
-            return grammar
-
-    @classmethod
-    def shared(cls) -> SpeechKit:
-        """The process's kit: espeak and the grammars load once."""
-        global _SHARED
-        with _SHARED_LOCK:
-            if _SHARED is None:
-                _SHARED = cls()
-            return _SHARED
-
-    def recognizer(self, prop: Property) -> Recognizer:
-        """A new recogniser for one session (about 0.1 s to load).
-
-        It starts from pocketsphinx's own normalisation, not one adapted to the telephone
-        band beforehand: the recogniser levels each utterance, which makes a call's first
-        request come through as well as later ones, and a start adapted on the engine's own
-        voice made the softphone's first line worse ("hi i'd like to book a room" heard as
-        "friday five adults the fourth of june").
-        """
-        return Recognizer(self.grammar(prop), ASR_RATE)
+        """``text`` as speech at ``rate`` Hz, whole."""
+        return self.voice.synthesize_at(text, rate)
 
     def detector(self) -> SpeechDetector:
         return SpeechDetector(ASR_RATE)
 
-    def warm_up(self, prop: Property) -> None:
-        """Load espeak, the property's grammar, the pronunciation dictionary and a recogniser
-        now rather than on the first call."""
-        self.speak("hello", TELEPHONE_RATE)
-        self.recognizer(prop)
+    @classmethod
+    def shared(cls, *, stt_model: str | None = None) -> SpeechKit:
+        """The process's kit: the models load once. ``stt_model`` counts only for the first
+        call (the server passes its setting before any session starts)."""
+        global _SHARED
+        with _SHARED_LOCK:
+            if _SHARED is None:
+                _SHARED = cls(stt_model=stt_model)
+            return _SHARED
+
+    def warm_up(self) -> None:
+        """Load the recogniser, the voice and the detector's model now rather than on the
+        first call, and run each once (the first inference of an ONNX or CTranslate2 model
+        is several times slower than the next)."""
+        speech = self.speak("Hello.", ASR_RATE)
+        self.transcribe(speech)
+        detector = self.detector()
+        detector.feed(speech)

@@ -27,6 +27,7 @@ from hotelvoice.engine.connector import (
     LocalConnector,
     serve_engine_socket,
 )
+from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.hotel.service import HotelService
 from hotelvoice.loopback import is_loopback
@@ -53,7 +54,7 @@ def default_connector(
 ) -> ModelConnector:
     """The offline engine without ``OPENAI_API_KEY``; with it, OpenAI, falling back to the
     offline engine when OpenAI cannot be reached."""
-    local = LocalConnector(book)
+    local = LocalConnector(book, SpeechKit.shared(stt_model=settings.stt_model))
     if not settings.openai_api_key:
         return local
     openai = OpenAIConnector(
@@ -186,8 +187,8 @@ def create_app(
         if settings.openai_audio == "pcm16":
             await trio.to_thread.run_sync(prepare_transcoding, int(rt.PCM24K["rate"]))
         if local_engine is not None:
-            # espeak and the grammar load now, not while the first caller waits.
-            await trio.to_thread.run_sync(local_engine.kit.warm_up, book.default)
+            # The recogniser and the voice load now, not while the first caller waits.
+            await trio.to_thread.run_sync(local_engine.kit.warm_up)
         rest = None
         runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)
         if settings.twilio_rest_enabled:
