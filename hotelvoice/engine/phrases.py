@@ -21,18 +21,17 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from hotelvoice.engine.grammar import FIRST_NAMES, LAST_NAMES, MONTHS, WEEKDAYS
-from hotelvoice.language import extraction
+from hotelvoice.engine.grammar import FIRST_NAMES, LAST_NAMES
+from hotelvoice.language.answers import fallback_answer
+from hotelvoice.language.spoken import spoken_time
+from hotelvoice.language.words import MONTHS, ORDINAL_TEENS, ORDINAL_UNITS, WEEKDAYS
 from hotelvoice.properties.model import DEPARTMENTS, Property
 from hotelvoice.speech.grammar import in_dictionary, jsgf_grammar, spoken_number
 
 __all__ = ["agent_grammar", "spoken_clauses", "spoken_words"]
 
-_UNITS: Final = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-                 "ninth")  # fmt: skip
-_TEEN_ORDINALS: Final = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
-                         "fifteenth", "sixteenth", "seventeenth", "eighteenth",
-                         "nineteenth")  # fmt: skip
+_UNITS: Final = ("", *ORDINAL_UNITS)
+_TEEN_ORDINALS: Final = ORDINAL_TEENS
 _TENS_ORDINALS: Final = {2: "twentieth", 3: "thirtieth"}
 _MONEY: Final = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d\d))?")
 _CURRENCY_WORDS: Final = {"$": ("dollar", "dollars"), "€": ("euro", "euros"),
@@ -132,7 +131,7 @@ def spoken_clauses(text: str) -> list[str]:
 def _fixed_replies(prop: Property) -> list[str]:
     """Every reply whose words do not depend on the call (the policy's own phrasing)."""
     name = prop.name
-    start, end = (extraction.spoken_time(t) for t in prop.callback_hours)
+    start, end = (spoken_time(t) for t in prop.callback_hours)
     anything_else = "Is there anything else I can help you with?"
     replies = [
         f"Thank you for calling {name}. How can I help you today?",
@@ -164,7 +163,7 @@ def _fact_replies(prop: Property) -> list[str]:
     questions = ["what time is check in", "what time is check out", "can i bring my dog",
                  "where are you located", "how much is a room"]  # fmt: skip
     questions += [f"do you have {amenity}" for amenity in _AMENITY_QUESTIONS]
-    answers = (extraction.fallback_answer(q, prop) for q in questions)
+    answers = (fallback_answer(q, prop) for q in questions)
     return [a for a in answers if a is not None]
 
 

@@ -37,7 +37,7 @@ import attrs
 
 from hotelvoice.language.dates import DateRange, SaidStay, date_points, find_stay
 from hotelvoice.language.names import find_name
-from hotelvoice.language.numbers import PhoneNumber, find_room, split_phone
+from hotelvoice.language.numbers import PhoneNumber, bare_room, find_room, split_phone
 from hotelvoice.language.party import GuestCount, find_party
 from hotelvoice.language.staff import TransferIntent, find_staff_need
 from hotelvoice.language.text import Token, has, padded, phrase_at, tokens_of, words_of
@@ -392,7 +392,10 @@ def _info_topic(words: Sequence[str], joined: str) -> tuple[InfoTopic | None, st
         return "check_in", None
     if timed and _any(joined, _CHECK_OUT) is not None:
         return "check_out", None
-    if _any(joined, _PETS) is not None and _any(joined, _PET_QUESTIONS) is not None:
+    pet_words = set(_PETS) | _FILLERS
+    if _any(joined, _PETS) is not None and (
+        _any(joined, _PET_QUESTIONS) is not None or all(w in pet_words for w in words)
+    ):
         return "pets", None
     if _any(joined, _LOCATION) is not None:
         return "location", None
@@ -458,6 +461,15 @@ def _outside_name(words: Sequence[str], name: str) -> list[str]:
     """The words of an utterance that are not the name nor its spelled letters."""
     said = {part.lower() for part in name.split()}
     return [w for w in words if w not in said and len(w) > 1]
+
+
+def _details_beside(words: Sequence[str], phrases: Sequence[str], today: dt.date) -> bool:
+    """Whether stay details are said outside ``phrases`` ("have a good weekend" has none)."""
+    rest = " ".join(words)
+    for phrase in sorted(phrases, key=len, reverse=True):
+        rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
+    toks = tokens_of(rest.split())
+    return find_stay(toks, today) is not None or find_party(toks) is not None
 
 
 def _bare_number(toks: Sequence[Token]) -> int | None:
@@ -533,8 +545,10 @@ def understand(
     # --- answers to what the concierge has just asked
     if expecting == "message" and len(words) >= 3 and _any(joined, _GOODBYES) is None:
         return reading(Intent.MESSAGE)
-    if expecting == "room" and room is not None and staff is None:
-        return reading(Intent.REPORT, room=room.number)
+    if expecting == "room" and staff is None:
+        number = room.number if room is not None else bare_room(toks)
+        if number is not None:
+            return reading(Intent.REPORT, room=number)
     if expecting == "phone" and phone is not None:
         return reading(Intent.PHONE, phone=phone)
     if expecting == "party" and party is None and stay is None:
@@ -577,6 +591,10 @@ def understand(
     if correcting:
         return reading(Intent.CORRECTION, moment=moment, **stay_slots)
 
+    price_words = _PRICE_WORDS | _room_words(prop)
+    priced = _cue(words, joined, _PRICE_CUES) and all(w in price_words for w in words)
+    if priced and stay is None and party is None:
+        return reading(Intent.PRICE, room_type=room_type)
     booked = _cue(words, joined, _BOOK_CUES)
     request = said_details and any(w in _REQUEST_WORDS for w in words)
     room_words = _room_words(prop)
@@ -585,17 +603,14 @@ def understand(
     if (booked or only_details or (request and room_type is not None)) and not about_else:
         return reading(Intent.BOOK, **stay_slots)
     if topic is not None:
-        return reading(Intent.INFO, topic=topic, amenity=amenity, pets=pets)
-    price_words = _PRICE_WORDS | room_words
-    if _cue(words, joined, _PRICE_CUES) and all(w in price_words for w in words):
-        return reading(Intent.PRICE, room_type=room_type)
+        return reading(Intent.INFO, topic=topic, amenity=amenity)
     if name is not None and (
         expecting == "name" or all(w in _NAME_WORDS for w in _outside_name(words, name))
     ):
         return reading(Intent.NAME, phone=phone)
     if phone is not None and all(w in _PHONE_WORDS for w in words):
         return reading(Intent.PHONE, phone=phone)
-    if _any(joined, _GOODBYES) is not None and not said_details:
+    if _any(joined, _GOODBYES) is not None and not _details_beside(words, _GOODBYES, today):
         return reading(Intent.GOODBYE)
     if _only(words, _NO_HEADS, _NO_WORDS):
         return reading(Intent.NO)
@@ -608,3 +623,11 @@ def understand(
     if _any(joined, _HOLDS) is not None:
         return Reading(Intent.HOLD)
     return Reading(Intent.NONE)
+
+
+_ANY_DAY = dt.date(2001, 1, 1)  # an utterance's intent does not depend on the day
+
+
+def classify_intent(text: str) -> Intent:
+    """The intent of ``text`` on its own, without context (see :func:`understand`)."""
+    return understand(text, today=_ANY_DAY).intent

@@ -127,6 +127,15 @@ def _said_number(toks: Sequence[Token], i: int) -> tuple[str, int] | None:
     return "".join(parts), j
 
 
+def bare_room(toks: Sequence[Token]) -> str | None:
+    """The room number that is a whole answer ("212", "two twelve", "room 305")."""
+    start = 1 if toks and toks[0].w in ("room", "rm") else 0
+    said = _said_number(toks, start)
+    if said is None or said[1] != len(toks):
+        return None
+    return said[0]
+
+
 def find_room(toks: Sequence[Token], *, fault: bool = False) -> RoomNumber | None:
     """The room number in ``toks`` (see the module docstring); ``fault``: the caller reports
     a problem, so "in 212" is a room too."""

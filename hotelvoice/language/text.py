@@ -29,7 +29,8 @@ _SPOKEN_FORMS = {
     "youre": "you are", "theyre": "they are", "wanna": "want to", "gonna": "going to",
     "gotta": "got to", "tmrw": "tomorrow", "tmr": "tomorrow", "tomorow": "tomorrow",
     "tonite": "tonight", "okay": "ok", "thx": "thanks", "thats": "that is",
-    "whats": "what is", "wheres": "where is", "theres": "there is", "heres": "here is",
+    "whats": "what is", "wheres": "where is", "whens": "when is", "theres": "there is",
+    "heres": "here is",
     "lets": "let us", "itll": "it will", "thatll": "that will", "youll": "you will",
 }  # fmt: skip
 # A 1-6 digit number, maybe an ordinal: longer runs are phone or card numbers, never counts.
@@ -56,7 +57,7 @@ def normalize(text: str) -> str:
     s = re.sub(r"n't\b", " not", s)
     s = re.sub(r"'re\b", " are", s)
     s = re.sub(r"\bi'm\b", "i am", s)
-    s = re.sub(r"\b(it|that|what|where|there|here|who|how|he|she)'s\b", r"\1 is", s)
+    s = re.sub(r"\b(it|that|what|where|when|there|here|who|how|he|she)'s\b", r"\1 is", s)
     s = re.sub(r"\blet's\b", "let us", s)
     s = re.sub(r"'ll\b", " will", s)
     s = re.sub(r"'ve\b", " have", s)
