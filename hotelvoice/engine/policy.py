@@ -210,7 +210,12 @@ class ConciergePolicy:
     def on_caller(self, text: str) -> Action:
         """What to do about one caller utterance (a transcript or typed text)."""
         expecting = _EXPECTING.get(self.asking or "")
-        reading = understand(text, today=self.today, prop=self.property, expecting=expecting)
+        near = self.slots.stay.check_in if self.slots.stay is not None else None
+        if self.goal == "callback" and self.slots.callback_at is not None:
+            near = self.slots.callback_at.date()
+        reading = understand(
+            text, today=self.today, prop=self.property, expecting=expecting, near=near
+        )
         no_room = reading.intent in (Intent.NONE, Intent.NO) and self.slots.need is not None
         if self.asking == "room" and no_room:
             return self._propose_transfer()  # no room number: put through without one
@@ -389,6 +394,12 @@ class ConciergePolicy:
                 # "actually make it the 16th": the arrival moves, the nights stay.
                 new = DateRange(new.check_in, new.check_in + (old.check_out - old.check_in))
             slots.stay = new
+        elif (
+            reading.check_out is not None
+            and slots.stay is not None
+            and reading.check_out > slots.stay.check_in
+        ):
+            slots.stay = DateRange(slots.stay.check_in, reading.check_out)
         if reading.party is not None:
             slots.party = reading.party
         if reading.room_type is not None:

@@ -7,6 +7,8 @@ Pure: "today" is always a parameter. The rules, one per concept (the callback re
   year is the first occurrence after the check-in, so "December 30 to January 2" crosses the
   year.
 * **A start with no end and no length** is one night ("tomorrow", "tonight", "the 20th").
+* **A day of the month alone** ("the 16th") is the next such day; while a stay is being
+  changed it is in that stay's month ("actually make it the 16th" of a January stay).
 * **Weekdays**: a bare or "this" weekday is its next occurrence on or after today (today
   counts: "Friday" said on a Friday is today); **"next Friday" is the Friday of next calendar
   week** (weeks start on Monday), so on a Monday it is 11 days away and on a Saturday 6;
@@ -539,8 +541,11 @@ def _holiday_on_or_after(name: str, first: date, strictly: bool, night: bool) ->
     raise ValueError(name)  # unreachable: every holiday happens once a year
 
 
-def _resolve_start(p: _Point, today: date) -> date | None:
+def _resolve_start(p: _Point, today: date, near: date | None = None) -> date | None:
     if isinstance(p, _Day):
+        if p.month is None and near is not None:
+            # A day of the month alone while a stay is being changed: that stay's month.
+            return _day_on_or_after(p, max(today, near.replace(day=1)), strictly=False)
         return _day_on_or_after(p, today, strictly=False)
     if isinstance(p, _Fixed):
         return p.day
@@ -586,7 +591,9 @@ def _infer_month(start: _Day, end: _Day) -> _Day:
     return _Day(start.day, end.month - 1, end.year)
 
 
-def _stay(toks: Sequence[Token], today: date) -> tuple[date, date, bool] | None:
+def _stay(
+    toks: Sequence[Token], today: date, near: date | None = None
+) -> tuple[date, date, bool] | None:
     """``(check-in, check-out, whether an end or a length was said)``."""
     found = _scan(toks, today)
     points = [f for f in found if f.point is not None]
@@ -608,7 +615,7 @@ def _stay(toks: Sequence[Token], today: date) -> tuple[date, date, bool] | None:
         and end.point.month is not None
     ):
         point = _infer_month(point, end.point)
-    check_in = _resolve_start(point, today)
+    check_in = _resolve_start(point, today, near)
     if check_in is None:
         return None
     check_out: date | None
@@ -648,10 +655,12 @@ class DatePoint:
     day: date
 
 
-def find_stay(toks: Sequence[Token], today: date) -> SaidStay | None:
-    """The stay ``toks`` describe (see :func:`extract_date_range`), or None."""
+def find_stay(toks: Sequence[Token], today: date, near: date | None = None) -> SaidStay | None:
+    """The stay ``toks`` describe (see :func:`extract_date_range`), or None. ``near``: the
+    day a stay being changed starts, whose month a day of the month alone is in ("make it
+    the 16th" of a January stay is January 16th)."""
     try:
-        stay = _stay(toks, today)
+        stay = _stay(toks, today, near)
     except (ValueError, OverflowError):  # a date past year 9999, or a day the month lacks
         return None
     if stay is None or stay[1] <= stay[0]:
@@ -659,7 +668,20 @@ def find_stay(toks: Sequence[Token], today: date) -> SaidStay | None:
     return SaidStay(DateRange(stay[0], stay[1]), stay[2])
 
 
-def date_points(toks: Sequence[Token], today: date) -> list[DatePoint]:
+def find_check_out(toks: Sequence[Token], today: date, near: date | None = None) -> date | None:
+    """A departure said alone ("leaving on the 20th", "until Sunday"), for a stay that starts
+    on ``near`` (or today); None when a start is said too, or no departure."""
+    try:
+        found = [f for f in _scan(toks, today) if f.point is not None]
+        ends = [f for f in found if f.role == _END]
+        if len(ends) != 1 or len(found) != 1 or ends[0].point is None:
+            return None
+        return _resolve_end(ends[0].point, near or today)
+    except (ValueError, OverflowError):
+        return None
+
+
+def date_points(toks: Sequence[Token], today: date, near: date | None = None) -> list[DatePoint]:
     """Every day named in ``toks``, each resolved as a start ("next friday", "the 16th",
     "tomorrow"), left to right; lengths of stay are not days."""
     points: list[DatePoint] = []
@@ -667,7 +689,7 @@ def date_points(toks: Sequence[Token], today: date) -> list[DatePoint]:
         for found in _scan(toks, today):
             if found.point is None:
                 continue
-            day = _resolve_start(found.point, today)
+            day = _resolve_start(found.point, today, near)
             if day is not None:
                 points.append(DatePoint(found.start, found.end, day))
     except (ValueError, OverflowError):

@@ -35,7 +35,13 @@ from typing import Any, Literal
 
 import attrs
 
-from hotelvoice.language.dates import DateRange, SaidStay, date_points, find_stay
+from hotelvoice.language.dates import (
+    DateRange,
+    SaidStay,
+    date_points,
+    find_check_out,
+    find_stay,
+)
 from hotelvoice.language.names import find_name
 from hotelvoice.language.numbers import PhoneNumber, bare_room, find_room, split_phone
 from hotelvoice.language.party import GuestCount, find_party
@@ -79,6 +85,7 @@ class Reading:
 
     intent: Intent
     stay: SaidStay | None = None
+    check_out: dt.date | None = None  # a departure said alone ("leaving on the 20th")
     party: GuestCount | None = None
     room_type: str | None = None
     pets: bool | None = None
@@ -109,6 +116,8 @@ class Reading:
         if self.dates is not None:
             slots["check_in"] = self.dates.check_in.isoformat()
             slots["check_out"] = self.dates.check_out.isoformat()
+        elif self.check_out is not None:
+            slots["check_out"] = self.check_out.isoformat()
         if self.party is not None:
             slots["adults"] = self.party.adults
             if self.party.children:
@@ -490,10 +499,13 @@ def understand(
     today: dt.date,
     prop: Property | None = None,
     expecting: Expecting | None = None,
+    near: dt.date | None = None,
 ) -> Reading:
     """What ``text`` means (see the module docstring); :attr:`Intent.NONE` when unsure.
 
-    ``prop`` names the room types; ``expecting`` is what the concierge has just asked for.
+    ``prop`` names the room types; ``expecting`` is what the concierge has just asked for;
+    ``near`` the first day of a stay or callback being arranged, whose month a day of the
+    month alone is in.
     """
     raw = text.strip()
     if not raw:
@@ -512,10 +524,10 @@ def understand(
     replaced: dt.date | None = None
     negated_spans: list[tuple[int, int]] = []
     for clause in negated:
-        points = date_points(tokens_of(words_of(clause)), today)
+        points = date_points(tokens_of(words_of(clause)), today, near)
         if points:
             replaced = points[0].day
-    for point in date_points(toks, today):
+    for point in date_points(toks, today, near):
         if point.start > 0 and toks[point.start - 1].w == "not":
             replaced = point.day
             negated_spans.append((point.start - 1, point.end))
@@ -523,7 +535,8 @@ def understand(
     staff = find_staff_need(all_words if not negated else words)
     room = find_room(toks, fault=staff is not None or expecting == "room")
     masked = _without(toks, negated_spans + ([(room.start, room.end)] if room else []))
-    stay = find_stay(masked, today)
+    stay = find_stay(masked, today, near)
+    check_out = find_check_out(masked, today, near) if stay is None else None
     party = find_party(masked)
     room_type = _room_type(words, prop)
     pets = _pets(words, joined)
@@ -532,7 +545,7 @@ def understand(
     affirmed = _any(joined, _YES_HEADS) is not None and not _negated_cue(words, ("yes",))
     denied = bool(words) and words[0] in ("no", "nope", "nah")
     details = {
-        "stay": stay is not None,
+        "stay": stay is not None or check_out is not None,
         "party": party is not None,
         "room_type": room_type is not None,
     }
@@ -580,6 +593,7 @@ def understand(
     topic, amenity = _info_topic(words, joined)
     stay_slots: dict[str, Any] = {
         "stay": stay,
+        "check_out": check_out,
         "party": party,
         "room_type": room_type,
         "pets": pets,
