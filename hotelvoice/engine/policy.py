@@ -13,7 +13,8 @@ The rules it keeps:
 * **Read back, then act on a yes.** Every side effect (a lead, a room hold with its payment
   link, a text, a callback, a transfer, a message) is first read back with what will be done
   ("So that's a callback tomorrow, Friday, December 4th, at 3 PM to this number. Shall I book
-  it?") and done only on a clean yes. A no or a correction goes back to the slot; anything
+  it?") and done only on a clean yes said right after that read-back (after anything else in
+  between, the read-back is said again). A no or a correction goes back to the slot; anything
   else leaves the proposal waiting (and a goodbye asks about it once). ``check_availability``
   and ``get_hotel_info`` change nothing and need no yes.
 * **An emergency transfers at once.** A caller reporting an emergency ("there's a fire",
@@ -180,7 +181,8 @@ class ConciergePolicy:
         self.info_question: tuple[InfoTopic, str | None] | None = None
         self.misunderstood = 0
         self.goodbye_asked = False
-        self.room_asked = False
+        self.room_asked_for: TransferIntent | None = None  # the problem we asked the room for
+        self.last_reply = ""
 
     # ------------------------------------------------------------------ openings
 
@@ -209,6 +211,15 @@ class ConciergePolicy:
 
     def on_caller(self, text: str) -> Action:
         """What to do about one caller utterance (a transcript or typed text)."""
+        return self._said(self._on_caller(text))
+
+    def _said(self, action: Action) -> Action:
+        """Remember the last thing said: a yes counts only right after its read-back."""
+        if isinstance(action, Say):
+            self.last_reply = action.text
+        return action
+
+    def _on_caller(self, text: str) -> Action:
         expecting = _EXPECTING.get(self.asking or "")
         near = self.slots.stay.check_in if self.slots.stay is not None else None
         if self.goal == "callback" and self.slots.callback_at is not None:
@@ -218,7 +229,7 @@ class ConciergePolicy:
         )
         no_room = reading.intent in (Intent.NONE, Intent.NO) and self.slots.need is not None
         if self.asking == "room" and no_room:
-            return self._propose_transfer()  # no room number: put through without one
+            return self._propose_transfer("All right.")  # put through without a room number
         if reading.intent is Intent.NONE:
             return self._not_understood()
         self.misunderstood = 0
@@ -251,6 +262,8 @@ class ConciergePolicy:
         pending = self.pending
         assert pending is not None
         intent = reading.intent
+        if intent is Intent.YES and not self.last_reply.endswith(pending.question):
+            return Say(pending.question)  # something came between: read it back again
         if intent is Intent.YES:
             self.pending = None
             self.asking = None
@@ -617,12 +630,13 @@ class ConciergePolicy:
                 )
             self.asking = "anything_else"
             return Say(f"I'm sorry, I can't put calls through right now. {ANYTHING_ELSE}")
+        answered = self.asking == "room" and reading.room is not None
         needs_room = need.kind in ("fault", "housekeeping", "noise")
-        if needs_room and self.slots.room is None and not self.room_asked:
-            self.room_asked = True
+        if needs_room and self.slots.room is None and self.room_asked_for != need:
+            self.room_asked_for = need  # once per problem
             self.asking = "room"
             return Say(f"{self._sorry_for(need)} Which room are you in?")
-        return self._propose_transfer()
+        return self._propose_transfer("Thank you." if answered else None)
 
     def _sorry_for(self, need: TransferIntent) -> str:
         if need.kind == "fault":
@@ -633,13 +647,14 @@ class ConciergePolicy:
             return "I'm sorry to hear that."
         return "Of course."
 
-    def _propose_transfer(self) -> Action:
+    def _propose_transfer(self, opening: str | None = None) -> Action:
+        """Read back the transfer; ``opening`` replaces the sorry said before asking for the
+        room (sorry once, not twice)."""
         need = self.slots.need
         assert need is not None
         room = self.slots.room
         where = _department(need.department)
-        # Sorry once: not again after "which room are you in?".
-        opening = "Thank you." if self.room_asked else self._sorry_for(need)
+        opening = opening or self._sorry_for(need)
         if need.kind == "fault":
             about = f"the {need.issue}" if need.issue else "the problem"
             in_room = f" in room {room}" if room else ""
@@ -848,6 +863,9 @@ class ConciergePolicy:
 
     def on_tool_result(self, name: str, output: str) -> Action:
         """What to do once the tool ``name`` answered ``output`` (its JSON)."""
+        return self._said(self._on_tool_result(name, output))
+
+    def _on_tool_result(self, name: str, output: str) -> Action:
         try:
             result = json.loads(output)
         except ValueError:
