@@ -98,6 +98,7 @@ class Slots:
     """What the call has established so far (None: not said)."""
 
     stay: DateRange | None = None
+    nights: int | None = None  # a length said before the dates
     party: GuestCount | None = None
     room_type: str | None = None
     pets: bool = False
@@ -395,9 +396,17 @@ class ConciergePolicy:
     def _merge_stay(self, reading: Reading) -> None:
         slots = self.slots
         said = reading.stay
+        if reading.nights is not None and said is None:
+            # "for three nights": the stay keeps its arrival, or waits for one.
+            slots.nights = reading.nights
+            if slots.stay is not None:
+                check_in = slots.stay.check_in
+                slots.stay = DateRange(check_in, check_in + dt.timedelta(days=reading.nights))
         if said is not None:
             old = slots.stay
             new = said.dates
+            if not said.end_said and slots.nights is not None and old is None:
+                new = DateRange(new.check_in, new.check_in + dt.timedelta(days=slots.nights))
             if old is not None and reading.replaced_day is not None:
                 if reading.replaced_day == old.check_out and new.check_in > old.check_in:
                     new = DateRange(old.check_in, new.check_in)

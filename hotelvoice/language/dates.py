@@ -697,6 +697,15 @@ def date_points(toks: Sequence[Token], today: date, near: date | None = None) ->
     return points
 
 
+def find_nights(toks: Sequence[Token]) -> int | None:
+    """A length of stay said ("for two nights", "a week"), whether or not a start is."""
+    try:
+        lengths = sorted((f for f in _scan(toks, _PROBE_DAY) if f.nights), key=lambda f: f.rank)
+    except (ValueError, OverflowError):
+        return None
+    return lengths[0].nights if lengths else None
+
+
 def mentions_dates(toks: Sequence[Token]) -> bool:
     """Whether ``toks`` name any day or length of stay at all, whichever day today is."""
     try:

@@ -40,7 +40,9 @@ from hotelvoice.language.dates import (
     SaidStay,
     date_points,
     find_check_out,
+    find_nights,
     find_stay,
+    mentions_dates,
 )
 from hotelvoice.language.names import find_name
 from hotelvoice.language.numbers import PhoneNumber, bare_room, find_room, split_phone
@@ -86,6 +88,7 @@ class Reading:
     intent: Intent
     stay: SaidStay | None = None
     check_out: dt.date | None = None  # a departure said alone ("leaving on the 20th")
+    nights: int | None = None  # a length said without its start ("for three nights")
     party: GuestCount | None = None
     room_type: str | None = None
     pets: bool | None = None
@@ -218,6 +221,17 @@ _BOOK_CUES = (
     "anything available", "anything free", "have anything", "got anything",
     "available rooms", "free rooms", "a suite", "rooms for", "rooms on",
 )  # fmt: skip
+_ROOM_NOUNS = _word_set("room rooms suite suites")
+# A room asked for without any detail: "do you have a king room available".
+_ROOM_ASKS = (
+    "available", "do you have", "have you got", "is there", "are there", "i need",
+    "we need", "looking for", "i want", "we want", "can i get", "could i get", "can we get",
+)  # fmt: skip
+# What a stay is asked for in ("a suite for 3 people", "anything available on Friday").
+_LODGING_WORDS = _word_set(
+    "room rooms suite suites king queen double twin single bed beds place anything something "
+    "available availability vacancy vacancies"
+)
 _REQUEST_WORDS = _word_set(
     "need want like looking get have got book reserve available free open any is there "
     "would could can do"
@@ -232,7 +246,8 @@ _STAY_WORDS = _word_set(
     kids kid baby babies infant family couple wife husband partner friend friends mom dad
     mother father son daughter sons daughters party group both next coming this weekend week
     weeks day days tonight tomorrow today after starting start between by at also plus
-    would like need want us two one room rooms and or but maybe around about roughly
+    would like need want us two one room rooms and or but maybe around about roughly thank
+    thanks
     """
 )
 _PRICE_CUES = (
@@ -244,7 +259,9 @@ _PRICE_WORDS = _word_set(
     how much is a an the room rooms night per for what are your you do does it cost costs
     charge charging rate rates price prices pricing these days suite one stay would be that
     average nightly typically usually standard cheapest cheap expensive is there what's whats
-    about roughly ballpark um uh so ok and please just can i ask tell me of
+    about roughly ballpark um uh so ok and please just can i ask tell me of nights week
+    double queen king twin single family deluxe standard ocean view executive junior
+    superior studio penthouse suites thank thanks
     """
 )
 _AMENITIES = {
@@ -264,14 +281,17 @@ _TIME_QUESTIONS = (
 _PETS = ("pet", "pets", "dog", "dogs", "cat", "cats", "puppy", "kitten", "animal", "animals")
 _PET_QUESTIONS = (
     "allow", "allowed", "bring", "welcome", "friendly", "policy", "accept", "take",
-    "permitted", "ok", "fee", "can", "do you", "are", "is", "charge",
+    "permitted", "ok", "fee", "can", "do you", "are", "is", "charge", "have", "with",
+    "bringing", "traveling", "travelling",
 )  # fmt: skip
 _BRINGING_PETS = ("bringing", "bring", "with", "have", "traveling", "travelling", "plus")
 _LOCATION = (
     "address", "located", "location", "where are you", "where is the hotel", "where is it",
     "directions", "how do i get to", "how do i get there", "how to get to", "how to get there",
     "how far", "get to the hotel", "get to you", "which part of town", "what street",
-    "where exactly", "nearest", "what area",
+    "where exactly", "nearest", "what area", "are you near", "are you close to",
+    "is it near", "is it close to", "is the hotel near", "is the hotel close to", "how close",
+    "walking distance", "are you far from", "is it far",
 )  # fmt: skip
 _POLICIES = (
     "policy", "policies", "cancel", "cancellation", "refund", "smoking", "smoke",
@@ -297,7 +317,7 @@ _SMS_CUES = (
 )  # fmt: skip
 _PAYMENT_CUES = (
     "pay", "paying", "payment", "payment link", "credit card", "debit card", "card",
-    "visa", "mastercard", "amex", "american express", "prepay", "pay now",
+    "visa", "mastercard", "amex", "american express", "prepay", "pay now", "deposit",
 )  # fmt: skip
 _MESSAGE_CUES = (
     "leave a message", "take a message", "pass on a message", "pass a message",
@@ -481,6 +501,27 @@ def _details_beside(words: Sequence[str], phrases: Sequence[str], today: dt.date
     return find_stay(toks, today) is not None or find_party(toks) is not None
 
 
+# "is this the sunset inn", "have i reached harbour house": the name that follows is the
+# hotel's, whatever it is.
+_REACHED = re.compile(
+    r"^(?:.* )?(?:is this|is that|have i reached|am i calling|am i speaking to|did i reach)"
+    r"(?: the)?(?: [a-z]+){1,5}$"
+)
+
+
+def _greeting(words: Sequence[str], prop: Property | None) -> bool:
+    allowed = _GREETING_WORDS | _room_words(prop, hotel=True)
+    if _only(words, _GREETINGS, allowed):
+        return True
+    said = " ".join(words)
+    reached = _REACHED.match(said)
+    if reached is None:
+        return False
+    lead = said.split(" is this")[0].split(" is that")[0].split(" have i")[0].split(" am i")[0]
+    lead_words = lead.split() if lead != said else []
+    return all(w in allowed for w in lead_words)
+
+
 def _bare_number(toks: Sequence[Token]) -> int | None:
     """The one number in a short answer ("two", "just 2", "2 please")."""
     numbers = [t for t in toks if t.num is not None and not t.ordinal]
@@ -537,6 +578,7 @@ def understand(
     masked = _without(toks, negated_spans + ([(room.start, room.end)] if room else []))
     stay = find_stay(masked, today, near)
     check_out = find_check_out(masked, today, near) if stay is None else None
+    nights = find_nights(masked) if stay is None else None
     party = find_party(masked)
     room_type = _room_type(words, prop)
     pets = _pets(words, joined)
@@ -545,7 +587,7 @@ def understand(
     affirmed = _any(joined, _YES_HEADS) is not None and not _negated_cue(words, ("yes",))
     denied = bool(words) and words[0] in ("no", "nope", "nah")
     details = {
-        "stay": stay is not None or check_out is not None,
+        "stay": stay is not None or check_out is not None or mentions_dates(masked),
         "party": party is not None,
         "room_type": room_type is not None,
     }
@@ -594,6 +636,7 @@ def understand(
     stay_slots: dict[str, Any] = {
         "stay": stay,
         "check_out": check_out,
+        "nights": nights,
         "party": party,
         "room_type": room_type,
         "pets": pets,
@@ -605,16 +648,25 @@ def understand(
     if correcting:
         return reading(Intent.CORRECTION, moment=moment, **stay_slots)
 
-    price_words = _PRICE_WORDS | _room_words(prop)
-    priced = _cue(words, joined, _PRICE_CUES) and all(w in price_words for w in words)
-    if priced and stay is None and party is None:
+    price_words = _PRICE_WORDS | _room_words(prop) | _FILLERS
+    price_cue = _cue(words, joined, _PRICE_CUES)
+    if price_cue and all(w in price_words for w in words) and stay is None and party is None:
         return reading(Intent.PRICE, room_type=room_type)
+    room_words = _room_words(prop)
+    if (
+        price_cue
+        and said_details
+        and all(t.w in price_words or t.w in _FILLERS or _stay_word(t, room_words) for t in toks)
+    ):
+        return reading(Intent.BOOK, **stay_slots)  # the store answers with the price
     booked = _cue(words, joined, _BOOK_CUES)
     request = said_details and any(w in _REQUEST_WORDS for w in words)
+    lodging = room_type is not None or any(w in _LODGING_WORDS for w in words)
     room_words = _room_words(prop)
     only_details = said_details and all(_stay_word(t, room_words) for t in toks)
     about_else = topic is not None and stay is None and party is None
-    if (booked or only_details or (request and room_type is not None)) and not about_else:
+    asks_for_room = any(w in _ROOM_NOUNS for w in words) and _cue(words, joined, _ROOM_ASKS)
+    if (booked or only_details or (request and lodging) or asks_for_room) and not about_else:
         return reading(Intent.BOOK, **stay_slots)
     if topic is not None:
         return reading(Intent.INFO, topic=topic, amenity=amenity)
@@ -632,7 +684,7 @@ def understand(
         return reading(Intent.YES)
     if _only(words, _THANKS, _POLITE_WORDS):
         return reading(Intent.THANKS)
-    if _only(words, _GREETINGS, _GREETING_WORDS | _room_words(prop, hotel=True)):
+    if _greeting(words, prop):
         return reading(Intent.GREETING)
     if _any(joined, _HOLDS) is not None:
         return Reading(Intent.HOLD)

@@ -82,6 +82,10 @@ _TARGETS = {
 _BARE_TARGETS = ("representative", "operator", "agent", "human", "person", "real person",
                  "live person", "reception", "receptionist", "front desk", "manager",
                  "supervisor", "housekeeping", "maintenance")  # fmt: skip
+# What may surround a bare target ("hi, the manager please, thanks").
+_BARE_FILLERS = frozenset({"hi", "hello", "hey", "the", "a", "an", "your", "please", "thanks",
+                           "thank", "you", "ok", "um", "uh", "so", "just", "yes", "yeah",
+                           "now", "oh", "quick", "to"})  # fmt: skip
 _QUESTION_STARTS = frozenset({"are", "is", "am", "what", "when", "where", "who", "how", "do",
                               "does", "was", "were"})  # fmt: skip
 _COMPLAINTS = ("complaint", "complaints", "complain", "complaining")
@@ -216,7 +220,12 @@ def _asked_for(words: Sequence[str]) -> str | None:
                 end <= at and all(w in _TARGET_FILLERS for w in words[end:at]) for end in verb_ends
             )
             available = department == "management" and after in ("available", "around", "there")
-            bare = len(words) <= 4 and target in _BARE_TARGETS and words[0] not in _QUESTION_STARTS
+            rest = [*words[:at], *words[after_at:]]
+            bare = (
+                target in _BARE_TARGETS
+                and words[0] not in _QUESTION_STARTS
+                and all(w in _BARE_FILLERS for w in rest)
+            )
             if near_verb or available or bare:
                 found.append((at, department))
     if found:

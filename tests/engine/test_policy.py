@@ -232,6 +232,14 @@ def test_corrections_to_the_dates(correction: str, check_in: str, check_out: str
     assert (dates["check_in"], dates["check_out"]) == (check_in, check_out)
 
 
+def test_a_length_said_first_waits_for_the_arrival() -> None:
+    concierge = policy()
+    assert "Which dates" in say(concierge.on_caller("I need a room for three nights."))
+    assert "how many guests" in say(concierge.on_caller("From next Friday."))
+    dates = tool(concierge.on_caller("Just me."), "check_availability")
+    assert (dates["check_in"], dates["check_out"]) == ("2026-12-04", "2026-12-07")
+
+
 def test_not_tuesday_wednesday_moves_the_day_that_was_tuesday() -> None:
     concierge = policy()
     concierge.on_caller("A room on Tuesday for two adults.")  # Tuesday, December 1st
