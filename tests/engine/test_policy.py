@@ -206,7 +206,7 @@ def test_no_to_the_read_back_goes_back_to_the_slots() -> None:
     concierge.on_tool_result("check_availability", OFFER)
     concierge.on_caller("Yes.")
     concierge.on_caller("It's Peter Novak, N O V A K.")
-    assert "What should I change" in say(concierge.on_caller("No, that's not right."))
+    assert "What should I change" in say(concierge.on_caller("No, that's wrong."))
     assert concierge.pending is None
     # A correction checks the store again, then reads back again.
     again = tool(concierge.on_caller("No, three adults."), "check_availability")
@@ -547,14 +547,14 @@ DISTRACTORS = [
     "What's the weather like?",
     "Who won the game?",
     "I was wondering if",
-    "Hold on a second.",
-    "Can you hear me okay?",
-    "So, um, yeah, I mean...",
+    "Give me a sec.",
+    "Can you hear me now?",
+    "Yeah, so, like, um...",
     "I'll call you back later.",
-    "My sister stayed with you two years ago.",
-    "The game is broken on my son's tablet.",
-    "What's the forecast for the weekend?",
-    "Tell me a joke.",
+    "My parents stayed there last summer.",
+    "My laptop screen is cracked.",
+    "Will it be sunny on the weekend?",
+    "Sing me a song.",
     "Okay so um",
 ]
 YESES = ["Yes.", "Yes please.", "Sure, go ahead.", "Yeah, that's right.", "Correct."]

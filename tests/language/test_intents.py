@@ -214,7 +214,7 @@ def test_a_yes_with_more_is_not_a_bare_yes() -> None:
     named = read("Yes, and my name is Tom Baker.")
     assert named.intent is Intent.NAME and named.affirmed
     assert read("yes, but make it three adults").intent is Intent.CORRECTION
-    assert read("So, um, yeah, I mean...").intent is Intent.NONE
+    assert read("Well, uh, yeah, you know...").intent is Intent.NONE
 
 
 def test_intents_are_strings() -> None:

@@ -135,9 +135,9 @@ def test_free_form_needs(text: str, department: str, kind: str, issue: str | Non
 
 
 NOT_FOR_STAFF = [
-    "The game is broken on my son's tablet.",  # not the hotel's
-    "Just a moment, someone's at the door.",
-    "Sorry, my kid is yelling.",
+    "The toy my son got is broken.",  # not the hotel's
+    "Wait, somebody's knocking at the door.",
+    "Sorry, the baby is screaming.",
     "Is there an emergency exit near the room?",
     "It wouldn't hurt to ask.",
     "Is breakfast included?",

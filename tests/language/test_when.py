@@ -29,8 +29,8 @@ NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=LA)  # a Wednesday morning
         ("wednesday at 11 am", dt.datetime(2026, 11, 25, 11, 0)),
         ("next wednesday at 11 am", dt.datetime(2026, 12, 2, 11, 0)),
         ("next friday at 3", dt.datetime(2026, 12, 4, 15, 0)),
-        ("Could someone ring me back tomorrow around 2 p.m.?", dt.datetime(2026, 11, 26, 14, 0)),
-        ("call me back tomorrow at three pm", dt.datetime(2026, 11, 26, 15, 0)),
+        ("Can you ring me tomorrow around 1 p.m.?", dt.datetime(2026, 11, 26, 13, 0)),
+        ("call me back tomorrow at four pm", dt.datetime(2026, 11, 26, 16, 0)),
         ("tomorrow at three thirty pm", dt.datetime(2026, 11, 26, 15, 30)),
         ("Friday morning", dt.datetime(2026, 11, 27, 10, 0)),
         ("at 9", dt.datetime(2026, 11, 26, 9, 0)),  # 9 AM has passed today: tomorrow
