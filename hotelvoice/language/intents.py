@@ -330,6 +330,12 @@ _CORRECTION_CUES = (
     "instead", "rather", "correction", "i said", "no wait", "wait", "not", "change the",
     "change it", "change my", "sorry",
 )  # fmt: skip
+# The words of changing a detail ("actually, let's do the 20th instead", "no, make it 4 pm").
+_CORRECTION_WORDS = _word_set(
+    "actually meant make it that change to instead rather correction said wait not sorry let "
+    "us do the please no yes i we how about then oh um uh am pm oclock at noon morning "
+    "afternoon evening can could you one"
+)
 _NEGATORS = frozenset({"not", "never", "no", "without"})
 _SMS_LOCATION = ("address", "directions", "location", "where you are")
 _SMS_BOOKING = ("details", "confirmation", "booking", "reservation", "quote", "offer")
@@ -445,9 +451,13 @@ def _sms_topic(joined: str) -> str | None:
     return None
 
 
-_NAME_WORDS = _FILLERS | _word_set(
-    "my name is the this it i am last first full surname put under spelled that calling "
-    "speaking here its it's s for reservation booking please thanks thank you"
+_NAME_WORDS = (
+    _FILLERS
+    | _word_set("you can could just under put")
+    | _word_set(
+        "my name is the this it i am last first full surname put under spelled that calling "
+        "speaking here its it's s for reservation booking please thanks thank you"
+    )
 )
 _PHONE_WORDS = _FILLERS | _word_set(
     "my number is cell phone mobile you can reach me at on call it the best its use this "
@@ -642,9 +652,13 @@ def understand(
         "pets": pets,
         "replaced_day": replaced,
     }
+    room_words = _room_words(prop)
     correcting = (
-        _cue(all_words, padded(all_words), _CORRECTION_CUES) or denied or replaced is not None
-    ) and (said_details or moment is not None)
+        (_cue(all_words, padded(all_words), _CORRECTION_CUES) or denied or replaced is not None)
+        and (said_details or moment is not None)
+        # Only details and the words of changing them: "sorry, my kid is yelling" is not one.
+        and all(_stay_word(t, room_words) or t.w in _CORRECTION_WORDS for t in toks)
+    )
     if correcting:
         return reading(Intent.CORRECTION, moment=moment, **stay_slots)
 
@@ -652,17 +666,17 @@ def understand(
     price_cue = _cue(words, joined, _PRICE_CUES)
     if price_cue and all(w in price_words for w in words) and stay is None and party is None:
         return reading(Intent.PRICE, room_type=room_type)
-    room_words = _room_words(prop)
     if (
         price_cue
         and said_details
         and all(t.w in price_words or t.w in _FILLERS or _stay_word(t, room_words) for t in toks)
     ):
         return reading(Intent.BOOK, **stay_slots)  # the store answers with the price
+    if not said_details and _only(words, _YES_HEADS, _YES_WORDS) and not denied:
+        return reading(Intent.YES)  # "yeah, book that": a yes, not a new booking
     booked = _cue(words, joined, _BOOK_CUES)
     request = said_details and any(w in _REQUEST_WORDS for w in words)
     lodging = room_type is not None or any(w in _LODGING_WORDS for w in words)
-    room_words = _room_words(prop)
     only_details = said_details and all(_stay_word(t, room_words) for t in toks)
     about_else = topic is not None and stay is None and party is None
     asks_for_room = any(w in _ROOM_NOUNS for w in words) and _cue(words, joined, _ROOM_ASKS)

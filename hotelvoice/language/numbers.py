@@ -36,7 +36,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 _NOT_A_ROOM_AFTER = frozenset(
     {"am", "pm", "oclock", "hour", "hours", "minute", "minutes", "day", "days", "night",
      "nights", "week", "weeks", "adult", "adults", "people", "guests", "children", "kids",
-     "dollars", "percent", "of", "or", "to", "and", "th", "st", "nd", "rd"}
+     "dollars", "percent", "of", "to", "th", "st", "nd", "rd"}
 )  # fmt: skip
 
 

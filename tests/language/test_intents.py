@@ -99,12 +99,14 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("My name is Tom Baker.", Intent.NAME, {"name": "Tom Baker"}),
     ("It's Peter Novak.", Intent.NAME, {"name": "Peter Novak"}),
     ("Novak, N O V A K.", Intent.NAME, {"name": "Novak"}),
+    ("Just put it under Maria Lopez.", Intent.NAME, {"name": "Maria Lopez"}),
     ("My number is 555-123-4567.", Intent.PHONE, {"phone": "+15551234567"}),
     # answers
     ("Yes please.", Intent.YES, {}),
     ("Yep, that's right.", Intent.YES, {}),
     ("Sure, go ahead.", Intent.YES, {}),
     ("Correct.", Intent.YES, {}),
+    ("Sure, book it.", Intent.YES, {}),
     ("No thanks.", Intent.NO, {}),
     ("No, that's wrong.", Intent.NO, {}),
     ("I don't think so.", Intent.NO, {}),
@@ -164,6 +166,7 @@ NOTHING = [
     "Lorem ipsum dolor sit amet.",
     "One two three four.",
     "The kids are yelling.",
+    "Sorry, my son is crying.",
 ]
 
 

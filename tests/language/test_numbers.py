@@ -54,6 +54,7 @@ def test_spoken_phone() -> None:
         ("room two hundred twelve", "212"),
         ("we're in 33", "33"),
         ("I'm staying in 418", "418"),
+        ("I'm in room 27 and the fan is broken", "27"),
     ],
 )
 def test_room_numbers(text: str, room: str) -> None:
