@@ -1,7 +1,7 @@
 """The offline concierge's understanding on text: intents, slots, and side effects on noise.
 
-Reads the line sets of ``bench/_lines.py`` (written before the free-text policy was tuned,
-never tuned on) and prints:
+Reads the line sets of ``bench/_lines.py`` (the first written before the free-text policy
+was tuned; ``--fresh``: a second one, written after the first had been run once) and prints:
 
 * for the caller lines: how many get the right intent, the right slots, and both, from
   :func:`hotelvoice.language.intents.understand` on the line alone; and how many lead a
@@ -14,7 +14,7 @@ never tuned on) and prints:
 
 A benchmark, not a test: it prints figures and asserts nothing.
 
-    .venv/bin/python -m bench.policy [--misses]
+    .venv/bin/python -m bench.policy [--misses] [--fresh]
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from bench._lines import (
     CALLER_LINES,
     CALLER_NUMBER,
     DISTRACTOR_LINES,
+    FRESH_CALLER_LINES,
+    FRESH_DISTRACTOR_LINES,
     NOW,
     SIDE_EFFECT_TOOLS,
     TODAY,
@@ -155,12 +157,12 @@ def percent(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "0/0"
 
 
-def caller_figures(show_misses: bool) -> None:
+def caller_figures(lines: Sequence[CallerLine], label: str, show_misses: bool) -> None:
     intent_right = slots_right = both_right = tool_right = 0
     misses: list[str] = []
     by_intent: Counter[str] = Counter()
     by_intent_right: Counter[str] = Counter()
-    for line in CALLER_LINES:
+    for line in lines:
         reading = understand(line.text, today=TODAY, prop=BENCH_HOTEL)
         slots = reading.slots(NOW)
         intent_ok = reading.intent.value == line.intent
@@ -176,8 +178,8 @@ def caller_figures(show_misses: bool) -> None:
                 f"  {line.text!r}\n    expected {line.intent} {dict(line.slots)}\n"
                 f"    read     {reading.intent.value} {slots}"
             )
-    total = len(CALLER_LINES)
-    print(f"caller lines: {total} (bench/_lines.py, never tuned on)")
+    total = len(lines)
+    print(f"caller lines: {total} ({label})")
     print(f"  intent right:          {percent(intent_right, total)}")
     print(f"  slots right:           {percent(slots_right, total)}")
     print(f"  intent and slots right: {percent(both_right, total)}")
@@ -190,21 +192,21 @@ def caller_figures(show_misses: bool) -> None:
         print("\n".join(misses))
 
 
-def distractor_figures(show_misses: bool) -> None:
+def distractor_figures(distractors: Sequence[str], show_misses: bool) -> None:
     nothing = Counter[str]()
-    for text in DISTRACTOR_LINES:
+    for text in distractors:
         intent = understand(text, today=TODAY, prop=BENCH_HOTEL).intent
         nothing[intent.value] += 1
         if show_misses and intent not in (Intent.NONE, Intent.HOLD):
             print(f"  distractor {text!r} read as {intent.value}")
-    total = len(DISTRACTOR_LINES)
+    total = len(distractors)
     placed = nothing[Intent.NONE.value] + nothing[Intent.HOLD.value]
     print(f"distractor lines: {total}")
     print(f"  understood as nothing or 'hold on': {percent(placed, total)} {dict(nothing)}")
     effects: Counter[str] = Counter()
     tried = 0
     for state, before in STATES.items():
-        for text in DISTRACTOR_LINES:
+        for text in distractors:
             found = side_effects(before, [text])
             tried += 1
             effects.update(found)
@@ -216,7 +218,7 @@ def distractor_figures(show_misses: bool) -> None:
     )
     whole: Counter[str] = Counter()
     for before in STATES.values():
-        whole.update(side_effects(before, [*DISTRACTOR_LINES, *reversed(DISTRACTOR_LINES)]))
+        whole.update(side_effects(before, [*distractors, *reversed(distractors)]))
     print(
         f"  side effects, all lines in one conversation from each state: "
         f"{sum(whole.values())} {dict(whole) or ''}"
@@ -232,9 +234,18 @@ def timed(label: str, run: Callable[[], object]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="print every line read wrong")
+    parser.add_argument(
+        "--fresh", action="store_true", help="the second held set (FRESH_* in bench/_lines.py)"
+    )
     args = parser.parse_args()
-    timed("caller lines", lambda: caller_figures(args.misses))
-    timed("distractors", lambda: distractor_figures(args.misses))
+    if args.fresh:
+        lines, distractors = FRESH_CALLER_LINES, FRESH_DISTRACTOR_LINES
+        label = "bench/_lines.py FRESH_CALLER_LINES, the second held set"
+    else:
+        lines, distractors = CALLER_LINES, DISTRACTOR_LINES
+        label = "bench/_lines.py CALLER_LINES, written before tuning"
+    timed("caller lines", lambda: caller_figures(lines, label, args.misses))
+    timed("distractors", lambda: distractor_figures(distractors, args.misses))
 
 
 if __name__ == "__main__":
