@@ -48,6 +48,7 @@ import attrs
 from hotelvoice.language.answers import amenities_answer, fact_answer, price_answer
 from hotelvoice.language.dates import DateRange
 from hotelvoice.language.intents import Expecting, InfoTopic, Intent, Reading, understand
+from hotelvoice.language.names import merge_name
 from hotelvoice.language.numbers import spoken_phone
 from hotelvoice.language.party import GuestCount
 from hotelvoice.language.spoken import (
@@ -125,6 +126,7 @@ _EXPECTING: dict[str, Expecting] = {
 }
 _DEPARTMENT_NAMES = {"front_desk": "the front desk", "management": "a manager"}
 _HINTS = {
+    "lead_fix": "For example: the 16th to the 18th, three adults, or my name is Alex Smith.",
     "dates": "For example: from December 10th to the 12th.",
     "party": "For example: two adults and one child.",
     "name": "For example: my name is Alex Smith.",
@@ -252,7 +254,7 @@ class ConciergePolicy:
 
     def _learn_contact(self, reading: Reading) -> None:
         if reading.name is not None:
-            self.slots.name = reading.name
+            self.slots.name = merge_name(self.slots.name, reading.name)
         if reading.phone is not None and reading.phone.e164 is not None:
             self.slots.phone = reading.phone.e164
 
@@ -283,7 +285,23 @@ class ConciergePolicy:
         self.pending = None
         if pending.kind == "callback" and (reading.moment is not None or reading.stay is not None):
             return self._callback(reading)  # "make it 4 pm", "not Tuesday, Wednesday"
+        contact = intent in (Intent.NAME, Intent.PHONE)
+        if contact and pending.kind in ("lead", "payment", "message", "callback", "sms"):
+            # "No, it's Peter Novak": the same request, read back with the new name or number.
+            self._learn_contact(reading)
+            return self._propose_again(pending.kind)
         return None  # a correction or a new request: rebuilt from the slots
+
+    def _propose_again(self, kind: str) -> Action:
+        if kind == "lead":
+            return self._propose_lead()
+        if kind == "payment":
+            return self._propose_payment(prefix="")
+        if kind == "message":
+            return self._propose_message()
+        if kind == "callback":
+            return self._callback(None)
+        return self._sms(None)
 
     def _run(self, proposal: Proposal) -> Action:
         if proposal.call.name not in self.tools:  # offered when the tool was there
@@ -297,7 +315,7 @@ class ConciergePolicy:
             self.asking = "callback_time"
             return Say("All right. What day and time would suit you instead?")
         if kind == "lead":
-            self.asking = None
+            self.asking = "lead_fix"
             return Say(
                 "Sorry about that. What should I change: the dates, the number of guests, or "
                 "the name?"
@@ -316,6 +334,8 @@ class ConciergePolicy:
             return self.pending.question
         if self.asking in ("dates", "party", "name", "phone", "callback_time"):
             return self._question(self.asking)
+        if self.asking == "reserve" and self.offer is not None:
+            return f"Shall I reserve the {self.offer.get('name', 'room')}?"
         self.asking = "anything_else"
         return "Anything else?"
 
@@ -589,8 +609,9 @@ class ConciergePolicy:
             return self._propose_payment(prefix=f"Thank you, {name}. ")
         if asking == "name" and self.goal == "message" and self.slots.message:
             return self._propose_message()
-        if asking == "name" and self.offer is not None:
-            return self._propose_lead()
+        offered = self.offer is not None and not self.lead_saved
+        if offered and asking in ("name", "reserve", "lead_fix"):
+            return self._propose_lead()  # "yes, my name is ...", or the name corrected
         if self.goal == "stay" and asking in ("dates", "party"):
             return self._continue_stay()
         return Say(f"Thank you, {name}. How can I help you?")

@@ -14,6 +14,8 @@ Pure. The rules:
 * **Spelled letters win**: three or more single letters ("N O V A K", "N-O-V-A-K") spell the
   word before them ("Novak, N O V A K") or the name's last word when they start with its
   letter; alone they are the name.
+* **A one-word correction** of a longer name replaces the word it corrects (same first
+  letter: "Peter Nowak", then "No, Novak" is "Peter Novak"), otherwise the whole name.
 """
 
 from __future__ import annotations
@@ -162,3 +164,15 @@ def find_name(text: str, *, expecting: bool = False) -> str | None:
     if not words:
         return None
     return " ".join(_title(w) for w in words)
+
+
+def merge_name(known: str | None, said: str) -> str:
+    """The caller's name after they said ``said``, ``known`` before (see the module
+    docstring)."""
+    if known is None or " " in said:
+        return said
+    words = known.split()
+    for i in range(len(words) - 1, -1, -1):
+        if len(words) > 1 and words[i][0].lower() == said[0].lower():
+            return " ".join([*words[:i], said, *words[i + 1 :]])
+    return said

@@ -215,6 +215,24 @@ def test_no_to_the_read_back_goes_back_to_the_slots() -> None:
     assert "for 3 adults, under the name Peter Novak" in say(concierge.on_caller("Yes."))
 
 
+def test_a_name_corrected_at_the_read_back_is_read_back_again() -> None:
+    concierge = policy(tools=TOOLS)
+    concierge.on_caller("A room for 2 adults, December 4 to 6.")
+    concierge.on_tool_result("check_availability", OFFER)
+    assert "under the name Peter Nowak" in say(concierge.on_caller("Yes, my name is Peter Nowak."))
+    again = say(concierge.on_caller("No, it's Novak, N O V A K."))
+    assert "under the name Peter Novak" in again and again.endswith("Shall I send the request?")
+    assert tool(concierge.on_caller("Yes."), "create_lead")["name"] == "Peter Novak"
+
+
+def test_a_question_after_the_offer_comes_back_to_it() -> None:
+    concierge = policy(tools=frozenset({"check_availability"}))
+    concierge.on_caller("A room for 2 adults, December 4 to 6.")
+    concierge.on_tool_result("check_availability", OFFER)
+    answer = say(concierge.on_caller("Do you have parking?"))
+    assert answer == "Yes, we have free parking. Shall I reserve the King Room?"
+
+
 @pytest.mark.parametrize(
     ("correction", "check_in", "check_out"),
     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotelvoice.language.names import find_name
+from hotelvoice.language.names import find_name, merge_name
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,11 @@ def test_not_names(text: str) -> None:
 @pytest.mark.parametrize("text", ["two adults", "I was wondering if", "what time is it"])
 def test_not_names_even_when_asked(text: str) -> None:
     assert find_name(text, expecting=True) is None
+
+
+def test_a_one_word_correction_replaces_the_word_it_corrects() -> None:
+    assert merge_name("Peter Nowak", "Novak") == "Peter Novak"
+    assert merge_name("Peter Nowak", "Paul") == "Paul Nowak"  # the first name corrected
+    assert merge_name("Peter Nowak", "Anna") == "Anna"  # no word it corrects: the whole name
+    assert merge_name("Peter Nowak", "Ann Lee") == "Ann Lee"
+    assert merge_name(None, "Novak") == "Novak"
