@@ -1,7 +1,7 @@
 """The offline engine on telephone speech: intent accuracy, response latency, CPU per call minute.
 
 A held set of caller lines (not the grammar's own example sentences), each labelled with the
-intent :func:`hotelvoice.language.extraction.classify_intent` gives the written line, is spoken by
+intent :func:`hotelvoice.language.intents.classify_intent` gives the written line, is spoken by
 several espeak voices at 8 kHz, μ-law encoded, and streamed into a real engine session
 (``LocalConnector``, in-process, as the bridge drives it) as 20 ms appends with silence between
 lines. For every line the engine's transcript is classified and compared with the label.
@@ -40,7 +40,7 @@ from hotelvoice.codec.g711 import ulaw_encode
 from hotelvoice.config import Settings
 from hotelvoice.engine.connector import LocalConnector
 from hotelvoice.engine.speech import SpeechKit
-from hotelvoice.language.extraction import classify_intent
+from hotelvoice.language.intents import classify_intent
 from hotelvoice.properties.book import PropertyBook, property_from_settings
 from hotelvoice.speech.tts import Speaker
 

@@ -5,7 +5,7 @@ Written after the grammar's categories were widened (room problems, housekeeping
 tune it: its wording differs from both benchmarks' sets and from the grammar's own phrases, so
 many lines are outside the grammar and test how recognition carries to what callers say
 rather than to what it was written for. Every intent but UNKNOWN appears; the label of a line
-is what :func:`hotelvoice.language.extraction.classify_intent` makes of the written line.
+is what :func:`hotelvoice.language.intents.classify_intent` makes of the written line.
 """
 
 from __future__ import annotations

@@ -60,14 +60,9 @@ import numpy.typing as npt
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.engine.grammar import hotel_grammar
-from hotelvoice.language.extraction import (
-    DateRange,
-    GuestCount,
-    Intent,
-    classify_intent,
-    extract_date_range,
-    extract_guests,
-)
+from hotelvoice.language.dates import DateRange, extract_date_range
+from hotelvoice.language.intents import Intent, classify_intent
+from hotelvoice.language.party import GuestCount, extract_guests
 from hotelvoice.properties.book import load_properties
 from hotelvoice.speech.grammar import words_of
 from hotelvoice.speech.stt import Recognizer
@@ -105,7 +100,7 @@ def _stay(check_in: tuple[int, int, int], check_out: tuple[int, int, int]) -> Da
     return DateRange(date(*check_in), date(*check_out))
 
 
-AV = Intent.AVAILABILITY
+AV = Intent.BOOK
 LINES = (
     Line("Hi, I'd like to book a room for two nights.", AV),
     Line("Do you have any rooms this weekend?", AV, _stay((2026, 11, 27), (2026, 11, 29))),
@@ -151,20 +146,20 @@ LINES = (
     Line("How much is a king room per night?", Intent.PRICE),
     Line(
         "What's the rate for an ocean suite this weekend?",
-        Intent.PRICE,
+        AV,
         _stay((2026, 11, 27), (2026, 11, 29)),
     ),
     Line("What are your rates?", Intent.PRICE),
     Line("How much does it cost for two nights?", Intent.PRICE),
-    Line("Do you have free parking?", Intent.AMENITIES),
-    Line("Is there a swimming pool?", Intent.AMENITIES),
-    Line("Do you have wifi?", Intent.AMENITIES),
-    Line("Are dogs allowed?", Intent.PETS),
-    Line("Can we bring our cat?", Intent.PETS),
-    Line("What time is check in?", Intent.CHECKIN_TIME),
-    Line("What time do we have to check out?", Intent.CHECKOUT_TIME),
-    Line("What's your address?", Intent.LOCATION),
-    Line("Are you near the beach?", Intent.LOCATION),
+    Line("Do you have free parking?", Intent.INFO),
+    Line("Is there a swimming pool?", Intent.INFO),
+    Line("Do you have wifi?", Intent.INFO),
+    Line("Are dogs allowed?", Intent.INFO),
+    Line("Can we bring our cat?", Intent.INFO),
+    Line("What time is check in?", Intent.INFO),
+    Line("What time do we have to check out?", Intent.INFO),
+    Line("What's your address?", Intent.INFO),
+    Line("Are you near the beach?", Intent.INFO),
     Line("Could I talk to a real person?", Intent.TRANSFER),
     Line("I'd like to speak with the manager.", Intent.TRANSFER),
     Line("Please transfer me to housekeeping.", Intent.TRANSFER),
@@ -172,10 +167,10 @@ LINES = (
     Line("Could you call me back this evening?", Intent.CALLBACK),
     Line("Could you text me the address?", Intent.SMS),
     Line("Can I pay with cash?", Intent.PAYMENT),
-    Line("Yes, that's right.", Intent.CONFIRM),
-    Line("Sounds good.", Intent.CONFIRM),
-    Line("No thank you.", Intent.DENY),
-    Line("Not really.", Intent.DENY),
+    Line("Yes, that's right.", Intent.YES),
+    Line("Sounds good.", Intent.YES),
+    Line("No thank you.", Intent.NO),
+    Line("Not really.", Intent.NO),
     Line("That's all, thanks.", Intent.GOODBYE),
     Line("Goodbye.", Intent.GOODBYE),
     Line("Good afternoon.", Intent.GREETING),

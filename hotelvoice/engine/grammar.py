@@ -1,6 +1,6 @@
 """What hotel callers say, as the JSGF grammar the offline engine's recogniser listens with.
 
-Its output is the text :mod:`hotelvoice.language.extraction` reads: lower-case words, numbers
+Its output is the text :mod:`hotelvoice.language` reads: lower-case words, numbers
 and dates as words ("two adults", "the twenty fourth"). Phrases taken from a property (room
 types, amenities, the hotel's name) are kept only when all their words are in the decoder's
 dictionary, and the fixed rules are checked by the tests.
@@ -8,10 +8,12 @@ dictionary, and the fixed rules are checked by the tests.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Final
 
-from hotelvoice.language.extraction import Intent, classify_intent
+from hotelvoice.language.intents import understand
+from hotelvoice.language.words import MONTHS, ORDINAL_TEENS, ORDINAL_UNITS, WEEKDAYS
 from hotelvoice.properties.model import Property
 from hotelvoice.speech.grammar import (
     WORD,
@@ -25,14 +27,8 @@ from hotelvoice.speech.grammar import (
 
 __all__ = ["FIRST_NAMES", "LAST_NAMES", "MONTHS", "WEEKDAYS", "hotel_grammar"]
 
-_ORDINAL_UNITS: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh",
-                         "eighth", "ninth")  # fmt: skip
-_ORDINAL_TEENS: Final = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
-                         "sixteenth", "seventeenth", "eighteenth", "nineteenth")  # fmt: skip
-MONTHS: Final = ("january", "february", "march", "april", "may", "june", "july", "august",
-                  "september", "october", "november", "december")  # fmt: skip
-WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                    "sunday")  # fmt: skip
+_ORDINAL_UNITS: Final = ORDINAL_UNITS
+_ORDINAL_TEENS: Final = ORDINAL_TEENS
 # Amenities callers ask about whatever the property lists (the answer may be "no").
 _COMMON_AMENITIES: Final = (
     "a pool", "a swimming pool", "parking", "free parking", "breakfast", "free breakfast",
@@ -42,6 +38,7 @@ _COMMON_AMENITIES: Final = (
 # Amenities said without "a": "do you have free parking", not "a free parking".
 _MASS_NOUNS: Final = frozenset({"parking", "breakfast", "wifi", "internet", "laundry", "service",
                                 "dining", "access", "coffee", "tea", "water"})  # fmt: skip
+_ANY_DAY = dt.date(2001, 1, 1)  # what an amenity is does not depend on the day
 # A modest list: enough for "my name is ..." to be recognised for tests and demos.
 FIRST_NAMES: Final = (
     "james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas",
@@ -92,7 +89,7 @@ def hotel_grammar(prop: Property) -> str:
     words outside the dictionary (or amenities extraction would not recognise) are left out.
     The top rule is ``<utterance>``; its parts (``<booking>``, ``<price>``, ``<stay>``,
     ``<amenity>``, ``<transfer>``, ...) each mean one intent to
-    :func:`~hotelvoice.language.extraction.classify_intent`, which the tests check on random
+    :func:`~hotelvoice.language.intents.understand`, which the tests check on random
     sentences. Takes a few ms (the first call in a process reads the
     dictionary, about 0.1 s); a decoder loads it in about 70 ms.
     """
@@ -107,7 +104,8 @@ def hotel_grammar(prop: Property) -> str:
     for listed in prop.amenities:
         phrase = _amenity_phrase(listed)
         # Only what extraction will recognise as an amenity ("beach towels" it would not).
-        if known_phrase(phrase) and classify_intent(f"do you have {phrase}") is Intent.AMENITIES:
+        asked = understand(f"do you have {phrase}", today=_ANY_DAY)
+        if known_phrase(phrase) and asked.topic == "amenities" and asked.amenity is not None:
             amenities.append(phrase)
             last = phrase.split()[-1]
             if not last.endswith("s") and last not in _MASS_NOUNS:

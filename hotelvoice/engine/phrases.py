@@ -21,18 +21,17 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from hotelvoice.engine.grammar import FIRST_NAMES, LAST_NAMES, MONTHS, WEEKDAYS
-from hotelvoice.language import extraction
+from hotelvoice.engine.grammar import FIRST_NAMES, LAST_NAMES
+from hotelvoice.language.answers import fallback_answer
+from hotelvoice.language.spoken import spoken_time
+from hotelvoice.language.words import MONTHS, ORDINAL_TEENS, ORDINAL_UNITS, WEEKDAYS
 from hotelvoice.properties.model import DEPARTMENTS, Property
 from hotelvoice.speech.grammar import in_dictionary, jsgf_grammar, spoken_number
 
 __all__ = ["agent_grammar", "spoken_clauses", "spoken_words"]
 
-_UNITS: Final = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-                 "ninth")  # fmt: skip
-_TEEN_ORDINALS: Final = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
-                         "fifteenth", "sixteenth", "seventeenth", "eighteenth",
-                         "nineteenth")  # fmt: skip
+_UNITS: Final = ("", *ORDINAL_UNITS)
+_TEEN_ORDINALS: Final = ORDINAL_TEENS
 _TENS_ORDINALS: Final = {2: "twentieth", 3: "thirtieth"}
 _MONEY: Final = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d\d))?")
 _CURRENCY_WORDS: Final = {"$": ("dollar", "dollars"), "€": ("euro", "euros"),
@@ -43,6 +42,10 @@ _YEAR: Final = re.compile(r"\b(20\d\d)\b")
 _NUMBER: Final = re.compile(r"\d[\d,]*")
 _CLAUSE_END: Final = re.compile(r"[.,;:!?]+(?:\s|$)|\s+-\s+")
 
+# What the policy names when it offers staff (the issues of hotelvoice.language.staff).
+_ISSUES: Final = ("air conditioning", "heating", "hot water", "toilet", "shower", "tv",
+                  "lights", "towels", "pillows", "blankets", "sheets", "room cleaning", "wifi",
+                  "key card", "room", "door", "sink", "fridge", "trouble")  # fmt: skip
 # Amenities callers ask about: each asked once to collect the property's answers.
 _AMENITY_QUESTIONS: Final = ("pool", "parking", "breakfast", "wifi", "gym", "spa", "restaurant",
                              "bar", "shuttle", "laundry", "amenities")  # fmt: skip
@@ -132,39 +135,77 @@ def spoken_clauses(text: str) -> list[str]:
 def _fixed_replies(prop: Property) -> list[str]:
     """Every reply whose words do not depend on the call (the policy's own phrasing)."""
     name = prop.name
-    start, end = (extraction.spoken_time(t) for t in prop.callback_hours)
+    opens, closes = (spoken_time(t) for t in prop.callback_hours)
     anything_else = "Is there anything else I can help you with?"
+    call_hours = f"Our team calls between {opens} and {closes}."
+    sorry = "Sorry, could you say that another way?"
     replies = [
         f"Thank you for calling {name}. How can I help you today?",
         "Are you still there? I can check rooms and prices, or connect you to the desk.",
         f"Thank you for calling {name}. You can call back any time. Goodbye!",
         f"No problem. {anything_else}",
-        f"Thank you. {anything_else}",
         f"All right. {anything_else}",
+        f"You're welcome. {anything_else}",
         f"Done. {anything_else}",
-        f"Of course. Our team can call you back between {start} and {end}. "
-        "Would you like me to connect you to the front desk to arrange it?",
-        "Great. How can I help?",
+        f"Sent. {anything_else}",
+        f"All right, I won't send anything. {anything_else}",
+        f"Thank you. I've passed your message on. {anything_else}",
+        "Sure. What can I do for you?",
         "Hello! How can I help you today?",
         "How else can I help you?",
-        "Certainly. For which dates would you like to stay?",
+        "Of course, take your time.",
+        "Certainly. Which dates would you like?",
+        "Which dates would you like?",
         "And how many guests will there be?",
-        "I'm sorry, I can't check rooms right now. Let me connect you to the desk.",
+        "How many guests will there be?",
         "May I have your name, please?",
-        "Sorry, I didn't catch that. I can check rooms and prices, take a booking request, "
-        "or connect you to the front desk.",
-        "I'm sorry, I'm having trouble understanding. You can say: connect me to the front desk.",
-        "I'm sorry, no one can take the call right now. Please call back later.",
+        "Thank you. And may I have your name, please?",
+        "Sorry about that. What should I change: the dates, the number of guests, or the name?",
+        "All right. What day and time would suit you instead?",
+        f"Of course. What day and time would suit you? {call_hours}",
+        "What number should we call you on?",
+        "What number should I text?",
+        "That time has already passed. What time would suit you?",
+        f"{call_hours[:-1]}. What time in those hours would suit you?",
+        "Of course. What would you like me to pass on?",
+        "Would you like a call back, or to leave a message?",
+        "I'm sorry, no one can take the call right now. I can arrange for someone to call you "
+        "back or pass on a message. Which would you prefer?",
+        f"I'm sorry, no one can take the call right now. {anything_else}",
+        "I'm sorry, I can't put calls through right now. I can have someone call you back. "
+        "Would you like that?",
+        "I'm sorry, I can't check rooms right now. Our front desk can help you with that. "
+        f"{anything_else}",
+        "I'm sorry, I can't book a call back right now; you're welcome to call us again at "
+        f"any time. {anything_else}",
+        f"I'm sorry, I can't take messages right now. {anything_else}",
+        f"I'm sorry, I can't take booking requests right now; our front desk can. {anything_else}",
+        "I'm sorry, I can't take payments on this line; our reservations team will send you "
+        f"a way to pay. {anything_else}",
+        f"I'm sorry, I can't put calls through right now. {anything_else}",
+        "I didn't get the whole number. Could you say it with the area code?",
+        "So I'll text our address to this number. Shall I send it?",
+        sorry,
+        f"{sorry} For example: I'd like a room for two adults next Friday, what time is "
+        "check-in, or connect me to the front desk.",
+        f"{sorry} For example: from December 10th to the 12th.",
+        f"{sorry} For example: two adults and one child.",
+        f"{sorry} For example: my name is Alex Smith.",
+        f"{sorry} For example: tomorrow at 3 PM.",
     ]
-    return replies + [f"{answer} Is there anything else?" for answer in _fact_replies(prop)]
+    replies += [f"{answer} Anything else?" for answer in _fact_replies(prop)]
+    price = fallback_answer("how much is a room", prop)
+    if price is not None:
+        replies.append(f"{price} Tell me your dates and I can check the exact price.")
+    return replies
 
 
 def _fact_replies(prop: Property) -> list[str]:
     """The answers the policy gives from the property's facts."""
     questions = ["what time is check in", "what time is check out", "can i bring my dog",
-                 "where are you located", "how much is a room"]  # fmt: skip
+                 "where are you located"]  # fmt: skip
     questions += [f"do you have {amenity}" for amenity in _AMENITY_QUESTIONS]
-    answers = (extraction.fallback_answer(q, prop) for q in questions)
+    answers = (fallback_answer(q, prop) for q in questions)
     return [a for a in answers if a is not None]
 
 
@@ -183,20 +224,33 @@ def agent_grammar(prop: Property, today: dt.date) -> str:
     on (see the module docstring). Replies with words the recogniser's dictionary lacks are
     left out. Takes a few milliseconds (the first call in a process reads the dictionary)."""
     anything_else = "is there anything else i can help you with"
-    which_dates = "which dates would you like for example next weekend or december fourth"
-    how_many = "how many guests will there be for example two adults"
+    which_dates = "[and] which dates would you like"
+    how_many = "[and] how many guests will there be"
+    sorry_openings = (
+        "(i'm sorry about the <issue> | i'm sorry about the noise | i'm sorry to hear that "
+        "| of course | thank you | all right)"
+    )
     templates = [
         f"thank you <person> ({which_dates} | {how_many} | how can i help you)",
+        "hello <person> how can i help you today",
         which_dates,
         how_many,
         "thank you [<person>] i've passed your request to our reservations team who will "
-        f"confirm by phone or text {anything_else}",
+        f"confirm by phone or text ({anything_else} | i can hold the <room> for you now and "
+        "text a link to pay the <money> to this number shall i do that)",
         "good news the <room> is free <stay> [<money> a night] <money> in total shall i reserve it",
-        "i'm sorry we have nothing available <stay> would you like to try other dates",
+        "so that's the <room> <stay> for <count> (adult | adults) [and <count> (child "
+        "| children)] under the name <person> our reservations team will confirm by phone or "
+        "text shall i send the request",
+        "i'm sorry we have nothing available <stay> which other dates would you like",
         "i'm sorry our rooms sleep at most <count> guests how many guests will there be",
         "of course i'm connecting you to <department> now goodbye",
-        "(i'm sorry about that | i'm sorry about the noise | of course) "
-        "shall i put you through to <department>",
+        f"{sorry_openings} shall i put you through to <department> [about the <issue>]",
+        f"{sorry_openings} which room are you in",
+        "so that's a callback (today at <clock> | tomorrow <weekday> <month> <ordinal> at "
+        "<clock> | on <weekday> <month> <ordinal> at <clock>) to this number shall i book it",
+        f"done we'll call you (today | tomorrow | <weekday> <month> <ordinal>) at <clock> "
+        f"{anything_else}",
     ]
     fixed = [" ".join(spoken_clauses(reply)) for reply in _fixed_replies(prop)]
     rooms = [" ".join(spoken_clauses(room.name)) for room in prop.room_types]
@@ -213,6 +267,8 @@ def agent_grammar(prop: Property, today: dt.date) -> str:
         "department": _alternatives(
             ["front desk", "the front desk", "a manager", *(d for d in departments if _known(d))]
         ),
+        "issue": _alternatives(_ISSUES),
+        "clock": "<small> (a | p) m",
         "first_name": _alternatives(FIRST_NAMES),
         "last_name": _alternatives(LAST_NAMES),
         "weekday": _alternatives(WEEKDAYS),

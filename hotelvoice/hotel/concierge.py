@@ -25,8 +25,8 @@ from hotelvoice.clock import utc_now
 from hotelvoice.hotel.payments import PaymentError, PaymentLinks
 from hotelvoice.hotel.registry import FunctionRegistry, ToolError
 from hotelvoice.hotel.store import AsyncStore, AvailabilityError, Night, RoomOffer
-from hotelvoice.language import extraction
-from hotelvoice.language.extraction import spoken_time
+from hotelvoice.language.answers import pets_answer
+from hotelvoice.language.spoken import spoken_date, spoken_time
 from hotelvoice.language.when import WhenError, parse_when
 from hotelvoice.properties.book import PropertyBook, normalise_e164
 from hotelvoice.properties.model import Property
@@ -418,8 +418,7 @@ class Concierge:
         facts = {
             "check_in": f"Check-in is from {spoken_time(prop.checkin_time)}.",
             "check_out": f"Check-out is by {spoken_time(prop.checkout_time)}.",
-            "pets": extraction.fallback_answer("pets", prop)
-            or (prop.pet_policy or "Pets are not allowed."),
+            "pets": pets_answer(prop),
             "location": prop.location or "The hotel has not published its address.",
             "amenities": ", ".join(prop.amenities) or "No amenities are listed.",
             "policies": " ".join(prop.policies) or "No special policies are listed.",
@@ -467,7 +466,7 @@ def _unknown_room(prop: Property, wanted: str) -> str:
 
 
 def _spoken_moment(moment: dt.datetime, today: dt.date) -> str:
-    return f"{extraction.spoken_date(moment.date(), today)} at {spoken_time(moment.time())}"
+    return f"{spoken_date(moment.date(), today)} at {spoken_time(moment.time())}"
 
 
 def _json(value: dict[str, Any]) -> str:

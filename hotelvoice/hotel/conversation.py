@@ -20,8 +20,9 @@ from typing import Any, Literal
 import attrs
 
 from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
-from hotelvoice.language import extraction
-from hotelvoice.language.extraction import spoken_time
+from hotelvoice.language.dates import DateRange
+from hotelvoice.language.intents import Intent, understand
+from hotelvoice.language.spoken import spoken_range, spoken_time
 from hotelvoice.properties.model import Property
 from hotelvoice.wire import realtime as rt
 
@@ -238,18 +239,18 @@ class Conversation:
         self.end_reason = reason
 
     def _learn_from_caller(self, text: str) -> None:
+        """A stay and a party from what the caller said about a stay, not from any date in
+        any line ("call me back tomorrow" is not a stay; "have a good weekend" neither)."""
         guest = self.guest
-        if guest.check_in is None:
-            dates = extraction.extract_date_range(text, self.today)
-            if dates is not None:
-                guest.check_in, guest.check_out = dates.check_in, dates.check_out
-        if guest.adults is None:
-            party = extraction.extract_guests(text)
-            if party is not None:
-                guest.adults, guest.children = party.adults, party.children
-        intent = extraction.detect_transfer_intent(text)
-        if intent is not None and guest.transfer_department is None:
-            topic = f"asked for {intent.department.replace('_', ' ')}"
+        reading = understand(text, today=self.today, prop=self.property)
+        if reading.intent in (Intent.BOOK, Intent.CORRECTION):
+            if guest.check_in is None and reading.dates is not None:
+                guest.check_in, guest.check_out = reading.dates.check_in, reading.dates.check_out
+            if guest.adults is None and reading.party is not None:
+                guest.adults, guest.children = reading.party.adults, reading.party.children
+        need = reading.staff
+        if need is not None and guest.transfer_department is None:
+            topic = f"asked for {need.department.replace('_', ' ')}"
             if topic not in guest.topics:
                 guest.topics.append(topic)
 
@@ -294,9 +295,7 @@ class Conversation:
             and guest.check_out is not None
             and guest.check_out > guest.check_in  # the model's arguments may be backwards
         ):
-            stay = extraction.spoken_range(
-                extraction.DateRange(guest.check_in, guest.check_out), self.today
-            )
+            stay = spoken_range(DateRange(guest.check_in, guest.check_out), self.today)
             party = ""
             if guest.adults is not None:
                 party = f" for {_count(guest.adults, 'adult')}"

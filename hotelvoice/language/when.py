@@ -1,31 +1,162 @@
-"""Understanding "tomorrow at 3 pm" in a hotel's own time zone, for callbacks.
+"""Moments for callbacks: "tomorrow at 3 pm", "Monday at 10am", "in an hour", in the hotel's zone.
 
-Pure: the property's local "now" comes in as an argument. ISO date-times are taken as they are
-(naive ones are local to the hotel); otherwise a day ("today", "tomorrow", a weekday, a date
-like "December 3rd") and a time ("3 pm", "15:30", "noon", "in 2 hours",
-"morning") are read separately.
+Pure: the hotel's local "now" comes in as an argument. The day is read by the stay reader's
+rules (:mod:`~hotelvoice.language.dates`: "Friday" is the coming one, today counting; "next
+Friday" the Friday of next calendar week), the time of day by these:
+
+* **Clock times**: "3 pm", "3pm", "3 p.m.", "three pm", "15:30", "3:30 p.m.", "3 o'clock",
+  "noon", "midday". A bare hour said as a time ("at 3", "around 4", "3 o'clock") is in the
+  afternoon from 1 to 7 and in the morning from 8 to 11 (a phone call at 3 means 3 PM),
+  unless a part of the day says otherwise ("at 9 in the evening").
+* **Parts of the day** alone: morning 10 AM, afternoon 3 PM, evening 5 PM (the concierge
+  reads the time back, so the caller can name another).
+* **No day**: the next such time, today if it is still ahead, otherwise tomorrow.
+* **Relative**: "in 2 hours", "in 30 minutes", "in an hour" from now, to the minute.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 
-from hotelvoice.language import extraction
+import attrs
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from hotelvoice.language.dates import date_points
+from hotelvoice.language.text import Token, tokens, word_at
+
 PARTS_OF_DAY = {"morning": dt.time(10, 0), "afternoon": dt.time(15, 0), "evening": dt.time(17, 0)}
-_CLOCK = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?\s?m\.?|p\.?\s?m\.?)?(?=\W|$)")
-_RELATIVE = re.compile(r"\bin\s+(an?|\d+|one|two|three|four|five|six)\s+(hours?|minutes?|mins?)\b")
-_SMALL = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_AFTERNOON_PARTS = frozenset({"afternoon", "evening", "night", "tonight"})
+_TIME_LEADS = frozenset({"at", "around", "about", "by", "after", "before", "till", "until"})
+_UNITS_AFTER = frozenset({"hour", "hours", "minute", "minutes", "mins", "min", "day", "days",
+                          "night", "nights", "week", "weeks", "adults", "people", "guests",
+                          "of", "dollars", "percent"})  # fmt: skip
+_COLON = re.compile(r"(\d{1,2}):(\d{2})")
 
 
 class WhenError(ValueError):
     """The text names no usable moment; the message says what is missing."""
 
 
+@attrs.frozen
+class Moment:
+    """A moment as said: a day and a time of day, either possibly missing, or an offset from
+    now ("in 2 hours")."""
+
+    day: dt.date | None = None
+    clock: dt.time | None = None
+    offset: dt.timedelta | None = None
+
+    def resolve(self, local_now: dt.datetime) -> dt.datetime | None:
+        """The aware moment in ``local_now``'s zone, or None without a time of day."""
+        if self.offset is not None:
+            return (local_now + self.offset).replace(second=0, microsecond=0)
+        if self.clock is None:
+            return None
+        if self.day is not None:
+            return dt.datetime.combine(self.day, self.clock, tzinfo=local_now.tzinfo)
+        moment = dt.datetime.combine(local_now.date(), self.clock, tzinfo=local_now.tzinfo)
+        return moment if moment > local_now else moment + dt.timedelta(days=1)
+
+
+def _meridiem(hour: int, meridiem: str | None, part: str | None) -> int | None:
+    """The 24-hour hour of ``hour`` said with "am"/"pm" or a part of the day, or bare."""
+    if meridiem is not None:
+        if not 1 <= hour <= 12:
+            return None
+        if meridiem == "pm":
+            return hour % 12 + 12
+        return hour % 12
+    if hour > 12:
+        return hour if hour <= 23 else None
+    if part == "morning":
+        return hour % 12
+    if part in _AFTERNOON_PARTS:
+        return hour % 12 + 12
+    return hour + 12 if 1 <= hour <= 7 else hour
+
+
+def find_clock(toks: Sequence[Token]) -> dt.time | None:
+    """The time of day said in ``toks`` (see the module docstring), or None."""
+    words = [t.w for t in toks]
+    part = next((w for w in words if w in PARTS_OF_DAY or w in _AFTERNOON_PARTS), None)
+    for i, tok in enumerate(toks):
+        nxt = word_at(toks, i + 1)
+        if tok.w in ("noon", "midday"):
+            return dt.time(12, 0)
+        colon = _COLON.fullmatch(tok.w)
+        if colon is not None:
+            hour, minute = int(colon[1]), int(colon[2])
+            meridiem = nxt if nxt in ("am", "pm") else None
+            hour24 = _meridiem(hour, meridiem, part)
+            if hour24 is not None and minute <= 59:
+                return dt.time(hour24, minute)
+            continue
+        if tok.num is None or tok.ordinal:
+            continue
+        minute = 0
+        after = nxt
+        minutes = toks[i + 1] if i + 1 < len(toks) else None
+        if (
+            minutes is not None
+            and minutes.num is not None
+            and not minutes.digits
+            and not minutes.ordinal
+            and 10 <= minutes.num <= 59
+            and word_at(toks, i + 2) in ("am", "pm")
+        ):
+            minute, after = minutes.num, word_at(toks, i + 2)  # "three thirty pm"
+        if after in ("am", "pm"):
+            hour24 = _meridiem(tok.num, after, part)
+        elif after == "oclock" or (
+            word_at(toks, i - 1) in _TIME_LEADS and after not in _UNITS_AFTER
+        ):
+            hour24 = _meridiem(tok.num, None, part)
+        else:
+            continue
+        if hour24 is not None:
+            return dt.time(hour24, minute)
+    if part in PARTS_OF_DAY:
+        return PARTS_OF_DAY[part]
+    return None
+
+
+def _offset(toks: Sequence[Token]) -> dt.timedelta | None:
+    for i, tok in enumerate(toks):
+        if tok.w != "in":
+            continue
+        amount = word_at(toks, i + 1)
+        count = 1 if amount in ("a", "an") else toks[i + 1].num if i + 1 < len(toks) else None
+        if [amount, word_at(toks, i + 2), word_at(toks, i + 3)] == ["half", "an", "hour"]:
+            return dt.timedelta(minutes=30)
+        if count is None or (i + 1 < len(toks) and toks[i + 1].ordinal):
+            continue
+        unit = word_at(toks, i + 2)
+        if unit in ("hour", "hours") and 1 <= count <= 12:
+            return dt.timedelta(hours=count)
+        if unit in ("minute", "minutes", "mins") and 1 <= count <= 600:
+            return dt.timedelta(minutes=count)
+    return None
+
+
+def find_moment(toks: Sequence[Token], today: dt.date) -> Moment | None:
+    """The moment ``toks`` name: a day, a time of day, or an offset; None if none is said."""
+    offset = _offset(toks)
+    if offset is not None:
+        return Moment(offset=offset)
+    points = date_points(toks, today)
+    day = points[0].day if points else None
+    clock = find_clock(toks)
+    if day is None and clock is None:
+        return None
+    return Moment(day, clock)
+
+
 def parse_when(text: str, local_now: dt.datetime) -> dt.datetime:
     """The moment ``text`` means, as an aware datetime in ``local_now``'s zone.
+
+    ISO date-times are taken as they are (naive ones are local to the hotel); otherwise the
+    rules of the module docstring apply.
 
     Raises WhenError when no time of day can be found or the text cannot be read.
     """
@@ -37,62 +168,8 @@ def parse_when(text: str, local_now: dt.datetime) -> dt.datetime:
         pass
     else:
         return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
-    lowered = cleaned.lower()
-    relative = _RELATIVE.search(lowered)
-    if relative is not None:
-        amount = relative.group(1)
-        count = _SMALL[amount] if amount in _SMALL else int(amount)
-        unit = (
-            dt.timedelta(hours=1)
-            if relative.group(2).startswith("hour")
-            else dt.timedelta(minutes=1)
-        )
-        return (local_now + count * unit).replace(second=0, microsecond=0)
-    day = _day(lowered, local_now.date())
-    clock = _time(lowered)
-    if clock is None:
+    said = find_moment(tokens(cleaned), local_now.date())
+    resolved = None if said is None else said.resolve(local_now)
+    if resolved is None:
         raise WhenError(f"no time of day in {text!r}; ask the caller what time suits them")
-    return dt.datetime.combine(day, clock, tzinfo=zone)
-
-
-def _day(text: str, today: dt.date) -> dt.date:
-    if "tomorrow" in text:
-        return today + dt.timedelta(days=1)
-    if re.search(r"\b(today|tonight|this (morning|afternoon|evening))\b", text):
-        return today
-    for index, name in enumerate(WEEKDAYS):
-        if re.search(rf"\b{name}\b", text):
-            # "Friday" and "next Friday" both mean the coming one: for a callback the caller
-            # rarely means a week later, and staff confirm the time anyway.
-            ahead = (index - today.weekday()) % 7 or 7
-            return today + dt.timedelta(days=ahead)
-    dates = extraction.extract_date_range(text, today)
-    if dates is not None:
-        return dates.check_in
-    return today
-
-
-def _time(text: str) -> dt.time | None:
-    if re.search(r"\b(noon|midday)\b", text):
-        return dt.time(12, 0)
-    for match in _CLOCK.finditer(text):
-        hour = int(match.group(1))
-        minute = int(match.group(2) or 0)
-        meridiem = (match.group(3) or "").replace(".", "").replace(" ", "")
-        if not meridiem and match.group(2) is None:
-            # A bare number is a time only when it is said as one ("at 3").
-            before = text[: match.start()].rstrip()
-            if not before.endswith(("at", "around", "about", "by")):
-                continue
-            meridiem = "pm" if 1 <= hour <= 7 else ""  # "at 3" on a phone means the afternoon
-        if minute > 59 or hour > 23 or (meridiem and not 1 <= hour <= 12):
-            continue
-        if meridiem == "pm" and hour != 12:
-            hour += 12
-        elif meridiem == "am" and hour == 12:
-            hour = 0
-        return dt.time(hour, minute)
-    for part, clock in PARTS_OF_DAY.items():
-        if part in text:
-            return clock
-    return None
+    return resolved

@@ -141,7 +141,7 @@ def _conversations() -> list[str]:
             if isinstance(step, tuple):
                 action = policy.on_tool_result(step[0], json.dumps(step[1]))
             else:
-                action = policy.on_caller(step)  # type: ignore[assignment]
+                action = policy.on_caller(step)
             if isinstance(action, Say):
                 replies.append(action.text)
     return replies

@@ -1,5 +1,5 @@
-"""The grammars: they load, they only use words the decoder knows, and extraction understands
-every sentence they can produce."""
+"""The grammars: they load, they only use words the decoder knows, and the language package
+understands every sentence they can produce."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from hotelvoice.engine.grammar import hotel_grammar
-from hotelvoice.language.extraction import Intent, classify_intent
+from hotelvoice.language.intents import Intent, classify_intent
 from hotelvoice.properties.model import Property, RoomType
 from hotelvoice.speech import SpeechError
 from hotelvoice.speech.grammar import (
@@ -26,22 +26,22 @@ from tests.speech.conftest import example_properties
 
 # What classify_intent must make of any sentence of each rule of the hotel grammar.
 RULE_INTENTS = {
-    "booking": {Intent.AVAILABILITY},
-    "price": {Intent.PRICE},
-    "stay": {Intent.AVAILABILITY},
-    "alone": {Intent.AVAILABILITY},
-    "amenity": {Intent.AMENITIES},
-    "pets": {Intent.PETS},
-    "times": {Intent.CHECKIN_TIME, Intent.CHECKOUT_TIME},
-    "location": {Intent.LOCATION},
+    "booking": {Intent.BOOK},
+    "price": {Intent.PRICE, Intent.BOOK},  # with a stay said, the store answers the price
+    "stay": {Intent.BOOK},
+    "alone": {Intent.BOOK},
+    "amenity": {Intent.INFO},
+    "pets": {Intent.INFO},
+    "times": {Intent.INFO},
+    "location": {Intent.INFO},
     "transfer": {Intent.TRANSFER},
-    "problem": {Intent.TRANSFER},
-    "housekeeping": {Intent.TRANSFER},
+    "problem": {Intent.REPORT},
+    "housekeeping": {Intent.REPORT},
     "callback": {Intent.CALLBACK},
     "text_me": {Intent.SMS},
     "payment": {Intent.PAYMENT},
-    "answer": {Intent.CONFIRM, Intent.DENY},
-    "closing": {Intent.GOODBYE},
+    "answer": {Intent.YES, Intent.NO},
+    "closing": {Intent.GOODBYE, Intent.THANKS},
     "hello": {Intent.GREETING},
     "reached": {Intent.GREETING},
 }
@@ -76,20 +76,20 @@ def test_whole_utterances_have_an_intent_unless_they_are_a_name(sunset_inn: Prop
     for _ in range(500):
         sentence = jsgf.sentence(rules, "utterance", rng)
         if not sentence.startswith("my name is"):
-            assert classify_intent(sentence) is not Intent.UNKNOWN, sentence
+            assert classify_intent(sentence) is not Intent.NONE, sentence
 
 
 # What callers obviously say, by category: each must be a sentence of the grammar (or the
 # recogniser forces it onto one that is, often of another intent) and mean its intent.
 CALLERS_SAY = [
-    ("the heating isn't working", Intent.TRANSFER),
-    ("my tv doesn't work", Intent.TRANSFER),
-    ("the lights aren't working", Intent.TRANSFER),
-    ("our room is too noisy", Intent.TRANSFER),
-    ("it's really cold in my room", Intent.TRANSFER),
-    ("can we get a few more pillows", Intent.TRANSFER),
-    ("i need fresh towels", Intent.TRANSFER),
-    ("can someone clean our room", Intent.TRANSFER),
+    ("the heating isn't working", Intent.REPORT),
+    ("my tv doesn't work", Intent.REPORT),
+    ("the lights aren't working", Intent.REPORT),
+    ("our room is too noisy", Intent.REPORT),
+    ("it's really cold in my room", Intent.REPORT),
+    ("can we get a few more pillows", Intent.REPORT),
+    ("i need fresh towels", Intent.REPORT),
+    ("can someone clean our room", Intent.REPORT),
     ("housekeeping please", Intent.TRANSFER),
     ("front desk please", Intent.TRANSFER),
     ("can you text me the link", Intent.SMS),
@@ -97,12 +97,12 @@ CALLERS_SAY = [
     ("hi is this the sunset inn", Intent.GREETING),
     ("is this the sunset inn", Intent.GREETING),
     ("good evening", Intent.GREETING),
-    ("we'd like to make a booking", Intent.AVAILABILITY),
-    ("i need to make a reservation", Intent.AVAILABILITY),
-    ("only myself", Intent.AVAILABILITY),
-    ("one person", Intent.AVAILABILITY),
-    ("that sounds great", Intent.CONFIRM),
-    ("perfect", Intent.CONFIRM),
+    ("we'd like to make a booking", Intent.BOOK),
+    ("i need to make a reservation", Intent.BOOK),
+    ("only myself", Intent.BOOK),
+    ("one person", Intent.BOOK),
+    ("that sounds great", Intent.YES),
+    ("perfect", Intent.YES),
 ]
 
 
@@ -131,7 +131,7 @@ def test_property_phrases_the_decoder_cannot_say_are_left_out(sunset_inn: Proper
     assert "zzyzx" not in grammar
     assert "qwzx" not in grammar
     assert "twenty four hour gym" in grammar  # a leading number is spoken
-    assert "beach towels" not in grammar  # extraction would not call it an amenity
+    assert "beach towels" not in grammar  # not an amenity to the language package
     assert "| breakfast |" in grammar
 
 

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from hotelvoice.engine.grammar import hotel_grammar
-from hotelvoice.language.extraction import classify_intent
+from hotelvoice.language.intents import classify_intent
 from hotelvoice.properties.model import Property
 from hotelvoice.speech import SpeechError
 from hotelvoice.speech.grammar import closed_set_grammar, words_of
