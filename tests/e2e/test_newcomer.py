@@ -13,10 +13,10 @@ from pathlib import Path
 import trio
 
 from hotelvoice.hotel.store import Store
-from hotelvoice.properties.book import load_property_book
 from hotelvoice.softphone.client import CallOptions, SoftphoneCall
 from hotelvoice.softphone.recording import build_report
 from hotelvoice.softphone.script import load_lines, parse_entry
+from hotelvoice.speech.scoring import spoken_words
 from tests.e2e.conftest import AUTH_TOKEN, FRONT_DESK, LOCAL_ACCOUNT_SID, LocalServer
 
 README = Path(__file__).parents[2] / "README.md"
@@ -70,9 +70,12 @@ async def test_the_readme_conversation_books_and_transfers(local_server: LocalSe
     tools = [turn.tool_name for turn in call.turns if turn.role == "tool"]
     assert tools == ["check_availability", "create_lead", "transfer_to_human"]
     assert "Transferred to front desk" in (call.summary or "")
-    # The softphone's transcript of the agent, recognised from the audio it played.
-    prop = load_property_book(local_server.settings).default
-    report = await trio.to_thread.run_sync(lambda: build_report(record, prop=prop, offline=True))
-    agent = [entry.text for entry in report.transcript if entry.speaker == "agent"]
+    # The softphone's transcript of the agent, recognised free-form from the audio it played.
+    report = await trio.to_thread.run_sync(build_report, record)
+    agent = [
+        " ".join(spoken_words(entry.text))
+        for entry in report.transcript
+        if entry.speaker == "agent"
+    ]
     assert agent[0] == "thank you for calling sunset inn how can i help you today", agent
     assert "may i have your name please" in agent, agent
