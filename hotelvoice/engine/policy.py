@@ -694,6 +694,8 @@ class ConciergePolicy:
             question = (
                 f"{opening} Shall I put you through to {where} about the {need.issue}{for_room}?"
             )
+        elif need.kind == "reservation":
+            question = f"{opening} Shall I put you through to {where} about your reservation?"
         else:
             question = f"{opening} Shall I put you through to {where}?"
         return self._propose("transfer", self._transfer_call(need, room), question)

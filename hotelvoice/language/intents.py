@@ -315,6 +315,8 @@ _SMS_CUES = (
     "in a text", "as a text", "via text", "to my phone", "to my cell", "to my mobile",
     "on my phone", "on my cell",
 )  # fmt: skip
+# "send me a confirmation text", "send us the details in a text message".
+_SEND_A_TEXT = re.compile(r" send (?:me|us) (?:a|an|the) (?:[a-z]+ ){0,2}(?:text|sms) ")
 _PAYMENT_CUES = (
     "pay", "paying", "payment", "payment link", "credit card", "debit card", "card",
     "visa", "mastercard", "amex", "american express", "prepay", "pay now", "deposit",
@@ -633,7 +635,7 @@ def understand(
         return reading(Intent.CALLBACK, moment=moment, phone=phone)
     if _cue(words, joined, _PAYMENT_CUES) and not has(joined, "keycard"):
         return reading(Intent.PAYMENT, phone=phone)
-    if _cue(words, joined, _SMS_CUES) and (
+    if (_cue(words, joined, _SMS_CUES) or _SEND_A_TEXT.search(joined)) and (
         _any(joined, ("text", "send", "message", "sms")) is not None
     ):
         return reading(Intent.SMS, sms_topic=_sms_topic(joined), phone=phone)

@@ -83,6 +83,8 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Could we get extra towels in 1104?", Intent.REPORT,
      {"department": "housekeeping", "issue": "towels", "room": "1104"}),
     ("There's a fire on our floor!", Intent.TRANSFER, {"department": "front_desk"}),
+    ("I'd like to cancel my reservation.", Intent.REPORT,
+     {"department": "front_desk", "issue": "reservation"}),
     # callbacks
     ("Please call me back tomorrow at 3 pm", Intent.CALLBACK, {"when": "2026-11-26T15:00"}),
     ("Can someone call me back tomorrow at 3pm?", Intent.CALLBACK, {"when": "2026-11-26T15:00"}),
@@ -93,6 +95,7 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     # texts, payment, messages
     ("Could you text me the address?", Intent.SMS, {"topic": "location"}),
     ("Send the booking details to my phone.", Intent.SMS, {"topic": "booking"}),
+    ("Can you send me a confirmation text?", Intent.SMS, {"topic": "booking"}),
     ("Can I pay by card?", Intent.PAYMENT, {}),
     ("Can I leave a message for the manager?", Intent.MESSAGE, {}),
     # who is calling
