@@ -563,6 +563,11 @@ class ConciergePolicy:
                 "I'm sorry, I can't take payments on this line; our reservations team will "
                 f"send you a way to pay. {ANYTHING_ELSE}"
             )
+        if self.held:
+            self.asking = "anything_else"
+            return Say(
+                f"Your room is already held, and the link to pay went by text. {ANYTHING_ELSE}"
+            )
         if self.offer is None or self.slots.stay is None or self.slots.party is None:
             self.goal = "stay"
             return Say(
