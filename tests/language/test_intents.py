@@ -40,6 +40,8 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Hi, I'd like to book a room.", Intent.BOOK, {}),
     ("I need a room from January 15th to the 18th.", Intent.BOOK,
      {"check_in": "2027-01-15", "check_out": "2027-01-18"}),
+    ("We're looking at the 2nd to the 4th, family of three.", Intent.BOOK,
+     {"check_in": "2026-12-02", "check_out": "2026-12-04", "adults": 2, "children": 1}),
     ("January 15th to the 18th, 2 adults.", Intent.BOOK,
      {"check_in": "2027-01-15", "check_out": "2027-01-18", "adults": 2}),
     ("Next weekend.", Intent.BOOK, {"check_in": "2026-12-04", "check_out": "2026-12-06"}),
@@ -70,6 +72,7 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     # prices
     ("How much is a room?", Intent.PRICE, {}),
     ("What are your rates?", Intent.PRICE, {}),
+    ("What does a suite run these days?", Intent.PRICE, {"room_type": "suite"}),
     ("How much is the ocean suite per night?", Intent.PRICE, {"room_type": "suite"}),
     # staff
     ("Can I speak to a person?", Intent.TRANSFER, {"department": "front_desk"}),
@@ -104,6 +107,7 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Novak, N O V A K.", Intent.NAME, {"name": "Novak"}),
     ("Just put it under Maria Lopez.", Intent.NAME, {"name": "Maria Lopez"}),
     ("My number is 555-123-4567.", Intent.PHONE, {"phone": "+15551234567"}),
+    ("Cell number's 212-555-0188.", Intent.PHONE, {"phone": "+12125550188"}),
     # answers
     ("Yes please.", Intent.YES, {}),
     ("Yep, that's right.", Intent.YES, {}),
