@@ -563,6 +563,11 @@ class ConciergePolicy:
                 "I'm sorry, I can't take payments on this line; our reservations team will "
                 f"send you a way to pay. {ANYTHING_ELSE}"
             )
+        if self.held:
+            self.asking = "anything_else"
+            return Say(
+                f"Your room is already held, and the link to pay went by text. {ANYTHING_ELSE}"
+            )
         if self.offer is None or self.slots.stay is None or self.slots.party is None:
             self.goal = "stay"
             return Say(
@@ -694,6 +699,8 @@ class ConciergePolicy:
             question = (
                 f"{opening} Shall I put you through to {where} about the {need.issue}{for_room}?"
             )
+        elif need.kind == "reservation":
+            question = f"{opening} Shall I put you through to {where} about your reservation?"
         else:
             question = f"{opening} Shall I put you through to {where}?"
         return self._propose("transfer", self._transfer_call(need, room), question)

@@ -247,12 +247,12 @@ _STAY_WORDS = _word_set(
     mother father son daughter sons daughters party group both next coming this weekend week
     weeks day days tonight tomorrow today after starting start between by at also plus
     would like need want us two one room rooms and or but maybe around about roughly thank
-    thanks
+    thanks looking
     """
 )
 _PRICE_CUES = (
     "how much", "price", "prices", "rate", "rates", "cost", "costs", "charge", "charging",
-    "per night", "expensive", "cheap", "cheapest", "pricing", "nightly",
+    "per night", "expensive", "cheap", "cheapest", "pricing", "nightly", "run", "go for",
 )  # fmt: skip
 _PRICE_WORDS = _word_set(
     """
@@ -261,7 +261,7 @@ _PRICE_WORDS = _word_set(
     average nightly typically usually standard cheapest cheap expensive is there what's whats
     about roughly ballpark um uh so ok and please just can i ask tell me of nights week
     double queen king twin single family deluxe standard ocean view executive junior
-    superior studio penthouse suites thank thanks
+    superior studio penthouse suites thank thanks go goes going run runs
     """
 )
 _AMENITIES = {
@@ -315,6 +315,8 @@ _SMS_CUES = (
     "in a text", "as a text", "via text", "to my phone", "to my cell", "to my mobile",
     "on my phone", "on my cell",
 )  # fmt: skip
+# "send me a confirmation text", "send us the details in a text message".
+_SEND_A_TEXT = re.compile(r" send (?:me|us) (?:a|an|the) (?:[a-z]+ ){0,2}(?:text|sms) ")
 _PAYMENT_CUES = (
     "pay", "paying", "payment", "payment link", "credit card", "debit card", "card",
     "visa", "mastercard", "amex", "american express", "prepay", "pay now", "deposit",
@@ -459,9 +461,13 @@ _NAME_WORDS = (
         "speaking here its it's s for reservation booking please thanks thank you"
     )
 )
-_PHONE_WORDS = _FILLERS | _word_set(
-    "my number is cell phone mobile you can reach me at on call it the best its use this "
-    "here s text or try"
+_PHONE_WORDS = (
+    _FILLERS
+    | _word_set("numbers")
+    | _word_set(
+        "my number is cell phone mobile you can reach me at on call it the best its use this "
+        "here s text or try"
+    )
 )
 _GREETING_WORDS = _FILLERS | _word_set(
     "hello hi hey hiya howdy good morning afternoon evening there is this that the am i "
@@ -633,7 +639,7 @@ def understand(
         return reading(Intent.CALLBACK, moment=moment, phone=phone)
     if _cue(words, joined, _PAYMENT_CUES) and not has(joined, "keycard"):
         return reading(Intent.PAYMENT, phone=phone)
-    if _cue(words, joined, _SMS_CUES) and (
+    if (_cue(words, joined, _SMS_CUES) or _SEND_A_TEXT.search(joined)) and (
         _any(joined, ("text", "send", "message", "sms")) is not None
     ):
         return reading(Intent.SMS, sms_topic=_sms_topic(joined), phone=phone)

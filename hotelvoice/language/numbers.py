@@ -10,8 +10,9 @@ Pure. The rules:
   incomplete: the concierge asks again rather than guess a prefix.
 * **Room numbers** follow "room" (or "rm", "room number"): "room 212", "room four twelve",
   "room three oh five" (said digit groups are joined: "twelve oh seven" is 1207,
-  "two hundred twelve" is 212); or come after "in" as 3–4 digits beside a fault ("the AC in
-  212"); or after "we're in" / "I'm in" ("we're in 33").
+  "two hundred twelve" is 212); or come after "in", "to" or "for" as 3–4 digits beside a
+  fault or a request ("the AC in 212", "more towels to 221"); or after "we're in" / "I'm in"
+  ("we're in 33").
 """
 
 from __future__ import annotations
@@ -148,10 +149,12 @@ def find_room(toks: Sequence[Token], *, fault: bool = False) -> RoomNumber | Non
             said = _said_number(toks, j)
             if said is not None and word_at(toks, said[1]) not in _NOT_A_ROOM_AFTER:
                 return RoomNumber(said[0].lstrip("0") or "0", i, said[1])
-        if w == "in" and tok is not toks[-1]:
+        if w in ("in", "to", "for") and tok is not toks[-1]:
             nxt = toks[i + 1]
             before = (word_at(toks, i - 2), word_at(toks, i - 1))
-            staying = before in (("we", "are"), ("i", "am")) or before[1] in ("staying", "stay")
+            staying = w == "in" and (
+                before in (("we", "are"), ("i", "am")) or before[1] in ("staying", "stay")
+            )
             said = _said_number(toks, i + 1)
             if said is None or word_at(toks, said[1]) in _NOT_A_ROOM_AFTER:
                 continue

@@ -5,8 +5,9 @@ the manager / reception"), an emergency, a complaint, something broken in a room
 in 212 is broken": maintenance), a noisy room (the front desk) or a housekeeping request
 ("could we have more pillows"). The rules:
 
-* **Order** when several apply: an emergency, a department named explicitly, a complaint,
-  maintenance, noise, housekeeping, and the front desk for a plain "a person".
+* **Order** when several apply: an emergency, a department named explicitly, a complaint, a
+  reservation to change or cancel (the front desk's), maintenance, noise, housekeeping, and
+  the front desk for a plain "a person".
 * **A fault needs a thing of the hotel's**: "broken", "not working", "leaking" count only
   with a fixture (the AC, the shower, the TV, the lights, the door...), the room, its water
   or power: "the game is broken on my son's tablet" is nobody's job here. Keys and the
@@ -29,7 +30,7 @@ import attrs
 from hotelvoice.language.text import has, is_number_word, padded, phrase_at
 from hotelvoice.properties.model import DEPARTMENTS
 
-NeedKind = Literal["urgent", "asked", "complaint", "fault", "noise", "housekeeping"]
+NeedKind = Literal["urgent", "asked", "complaint", "reservation", "fault", "noise", "housekeeping"]
 
 
 @attrs.frozen
@@ -89,6 +90,14 @@ _BARE_FILLERS = frozenset({"hi", "hello", "hey", "the", "a", "an", "your", "plea
 _QUESTION_STARTS = frozenset({"are", "is", "am", "what", "when", "where", "who", "how", "do",
                               "does", "was", "were"})  # fmt: skip
 _COMPLAINTS = ("complaint", "complaints", "complain", "complaining")
+# An existing booking to change: the front desk's (the concierge only takes new requests).
+_RESERVATION_CHANGES = (
+    "cancel my reservation", "cancel my booking", "cancel our reservation",
+    "cancel our booking", "cancel the reservation", "cancel the booking",
+    "change my reservation", "change my booking", "change our reservation",
+    "modify my reservation", "modify my booking", "my existing reservation",
+    "my existing booking",
+)  # fmt: skip
 _PROBLEMS = (
     "not working", "does not work", "do not work", "will not work", "stopped working",
     "quit working", "is not working properly", "can not turn on", "will not turn on",
@@ -275,6 +284,10 @@ def find_staff_need(words: Sequence[str]) -> TransferIntent | None:
         return TransferIntent(asked, f"asked for {label}", "asked")
     if _first(words, _COMPLAINTS, bare_no=True) is not None:
         return TransferIntent("management", "wants to make a complaint", "complaint", "complaint")
+    if _first(words, _RESERVATION_CHANGES) is not None:
+        return TransferIntent(
+            "front_desk", "wants to change or cancel a reservation", "reservation", "reservation"
+        )
     if _first(words, ("locked out",)) is not None:
         return TransferIntent("front_desk", "locked out of the room", "fault", "key card")
     fixture = _fixture(words)

@@ -40,6 +40,8 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Hi, I'd like to book a room.", Intent.BOOK, {}),
     ("I need a room from January 15th to the 18th.", Intent.BOOK,
      {"check_in": "2027-01-15", "check_out": "2027-01-18"}),
+    ("We're looking at the 2nd to the 4th, family of three.", Intent.BOOK,
+     {"check_in": "2026-12-02", "check_out": "2026-12-04", "adults": 2, "children": 1}),
     ("January 15th to the 18th, 2 adults.", Intent.BOOK,
      {"check_in": "2027-01-15", "check_out": "2027-01-18", "adults": 2}),
     ("Next weekend.", Intent.BOOK, {"check_in": "2026-12-04", "check_out": "2026-12-06"}),
@@ -70,6 +72,7 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     # prices
     ("How much is a room?", Intent.PRICE, {}),
     ("What are your rates?", Intent.PRICE, {}),
+    ("What does a suite run these days?", Intent.PRICE, {"room_type": "suite"}),
     ("How much is the ocean suite per night?", Intent.PRICE, {"room_type": "suite"}),
     # staff
     ("Can I speak to a person?", Intent.TRANSFER, {"department": "front_desk"}),
@@ -83,6 +86,8 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Could we get extra towels in 1104?", Intent.REPORT,
      {"department": "housekeeping", "issue": "towels", "room": "1104"}),
     ("There's a fire on our floor!", Intent.TRANSFER, {"department": "front_desk"}),
+    ("I'd like to cancel my reservation.", Intent.REPORT,
+     {"department": "front_desk", "issue": "reservation"}),
     # callbacks
     ("Please call me back tomorrow at 3 pm", Intent.CALLBACK, {"when": "2026-11-26T15:00"}),
     ("Can someone call me back tomorrow at 3pm?", Intent.CALLBACK, {"when": "2026-11-26T15:00"}),
@@ -93,6 +98,7 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     # texts, payment, messages
     ("Could you text me the address?", Intent.SMS, {"topic": "location"}),
     ("Send the booking details to my phone.", Intent.SMS, {"topic": "booking"}),
+    ("Can you send me a confirmation text?", Intent.SMS, {"topic": "booking"}),
     ("Can I pay by card?", Intent.PAYMENT, {}),
     ("Can I leave a message for the manager?", Intent.MESSAGE, {}),
     # who is calling
@@ -101,6 +107,7 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Novak, N O V A K.", Intent.NAME, {"name": "Novak"}),
     ("Just put it under Maria Lopez.", Intent.NAME, {"name": "Maria Lopez"}),
     ("My number is 555-123-4567.", Intent.PHONE, {"phone": "+15551234567"}),
+    ("Cell number's 212-555-0188.", Intent.PHONE, {"phone": "+12125550188"}),
     # answers
     ("Yes please.", Intent.YES, {}),
     ("Yep, that's right.", Intent.YES, {}),

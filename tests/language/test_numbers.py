@@ -67,6 +67,8 @@ def test_in_and_a_number_is_a_room_only_beside_a_fault() -> None:
     assert find_room(said) is None
     found = find_room(said, fault=True)
     assert found is not None and found.number == "212"
+    sent = find_room(tokens("could you send extra pillows up to 1508"), fault=True)
+    assert sent is not None and sent.number == "1508"
     assert find_room(tokens("the heater in 2027 is broken"), fault=True) is None  # a year
 
 
