@@ -96,7 +96,11 @@ class LocalConnector:
 
         def factory(emit: Callable[[dict[str, Any]], None]) -> LocalSession:
             return LocalSession(
-                kit=self.kit, prop=prop, today_fn=lambda: prop.today(self.clock()), emit=emit
+                kit=self.kit,
+                prop=prop,
+                today_fn=lambda: prop.today(self.clock()),
+                now_fn=lambda: prop.now(self.clock()),
+                emit=emit,
             )
 
         link = LocalLink(factory)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import json
 import logging
 import math
@@ -125,13 +126,17 @@ class LocalSession:
         today_fn: Callable[[], Any],
         emit: Callable[[dict[str, Any]], None],
         model: str = "hotelvoice-local",
+        now_fn: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.kit = kit
         self.property = prop
         self._emit_raw = emit
         self.config = default_session(model)
         self.conversation_id = new_id("conv")
-        self.policy = ConciergePolicy(prop, today=today_fn(), tools=frozenset())
+        # The hotel's local time: callbacks ("tomorrow at 3 pm") are read in it.
+        self.policy = ConciergePolicy(
+            prop, today=today_fn(), tools=frozenset(), now=now_fn() if now_fn else None
+        )
         self.items: dict[str, dict[str, Any]] = {}
         self._last_item: str | None = None
         self._function_calls: dict[str, str] = {}  # call_id -> tool name

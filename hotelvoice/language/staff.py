@@ -62,7 +62,7 @@ _CONNECT_VERBS = (
 )  # fmt: skip
 _SELF_CONNECT = ("transfer me", "connect me", "put me through", "put me in touch")
 # Words allowed between a connecting verb and its target ("speak to the front desk").
-_TARGET_FILLERS = frozenset({"a", "an", "the", "to", "with", "your", "some", "real", "live",
+_TARGET_FILLERS = frozenset({"a", "an", "the", "that", "to", "with", "your", "some", "real", "live",
                              "actual", "me", "us", "through", "in", "touch", "one", "of",
                              "someone", "somebody", "from", "please", "speak", "talk",
                              "directly", "now"})  # fmt: skip

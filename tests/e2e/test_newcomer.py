@@ -16,7 +16,7 @@ from hotelvoice.hotel.store import Store
 from hotelvoice.softphone.client import CallOptions, SoftphoneCall
 from hotelvoice.softphone.recording import build_report
 from hotelvoice.softphone.script import load_lines, parse_entry
-from hotelvoice.speech.scoring import spoken_words
+from hotelvoice.speech.scoring import spoken_words, word_errors
 from tests.e2e.conftest import AUTH_TOKEN, FRONT_DESK, LOCAL_ACCOUNT_SID, LocalServer
 
 README = Path(__file__).parents[2] / "README.md"
@@ -43,6 +43,10 @@ async def test_the_readme_conversation_books_and_transfers(local_server: LocalSe
         max_seconds=300,
         greeting_timeout_s=60,
         answer_timeout_s=60,
+        # A caller being put through waits for the hand-over rather than hanging up as the
+        # goodbye ends: at 5x the default 0.7 s of quiet is 0.14 s, less than the engine may
+        # take on a busy machine between its last sentence and the end of its response.
+        quiet_s=5.0,
     )
     with trio.fail_after(180):
         record = await SoftphoneCall(options, lines).run()
@@ -65,7 +69,10 @@ async def test_the_readme_conversation_books_and_transfers(local_server: LocalSe
     assert lead.adults == 2
     assert lead.check_in is not None and lead.check_in.weekday() == 4  # next weekend's Friday
     transfer = [r for r in local_server.rest.requests if r.call_sid == record.call_sid]
-    assert transfer and FRONT_DESK in transfer[0].form["Twiml"]
+    assert transfer and FRONT_DESK in transfer[0].form["Twiml"], (
+        f"{heard}\n{record.outcome} {record.duration} {record.timings[-1]} "
+        f"{[(round(p.start, 2), round(p.end, 2)) for p in record.playout.played][-60:]}"
+    )
     assert call is not None
     tools = [turn.tool_name for turn in call.turns if turn.role == "tool"]
     assert tools == ["check_availability", "create_lead", "transfer_to_human"]
@@ -77,5 +84,6 @@ async def test_the_readme_conversation_books_and_transfers(local_server: LocalSe
         for entry in report.transcript
         if entry.speaker == "agent"
     ]
-    assert agent[0] == "thank you for calling sunset inn how can i help you today", agent
+    # Whisper tiny hears the hotel's name as "Sunset in" at times: a word may be off.
+    assert word_errors("Thank you for calling Sunset Inn. How can I help you today?", agent[0]) <= 1
     assert "may i have your name please" in agent, agent
