@@ -13,33 +13,42 @@ come back as strings from the model's own vocabulary and are turned back into te
 byte-level mapping, so the ``tokenizers`` package (and the Hugging Face hub client it pulls
 in) is not needed.
 
-Choices, measured in ``bench/asr.py`` (Piper voices over the telephone band):
+Choices, measured in ``bench/asr.py``: 56 caller lines (20 written for it and the 36 of
+``bench/held_lines``) spoken by five voices (espeak en-us+f2, en-us+m3, en-gb-x-rp, and the
+Piper joe voice shifted ±9 % in pitch), each through the telephone band (8 kHz μ-law, back to
+16 kHz), int8, one thread, on a shared 2-core machine (times are wall clock at a load average
+of about 4, so twice what an idle machine gives):
 
-* **A 15 s window, not 30 s.** Whisper encodes a fixed 30 s window (the utterance padded
-  with silence); CTranslate2 takes fewer frames, and the encoder's cost falls with them.
-  Over 168 utterances (3 Piper voices × 56 lines), int8 on one thread: 30 s scored 96.0 %
-  of words (137 word for word) at 0.67 s of CPU each, 15 s 95.5 % (134) at 0.26 s, 10 s
-  95.0 % (129) at 0.17 s; a window fitted to the utterance (plus 1 s) lost more (93.5 %).
-  An utterance longer than the window less 1 s gets the full 30 s; longer than 30 s, it is
-  cut into pieces transcribed one after another.
-* **Greedy search** (beam 1): a beam of 5 scored no better (``bench/asr.py``) and costs more.
-* **int8** weights: the package's model is stored as float16; int8 halves memory and time
-  against float32 on CPUs without fast float16.
+* **A 15 s window, not 30 s.** Whisper encodes a fixed 30 s window (the utterance padded with
+  silence); CTranslate2 takes fewer frames, and the encoder's cost falls with them. Of 280
+  utterances, 30 s got 75.7 % of words right (122 word for word) at 893 ms per utterance
+  (p50), 15 s 78.7 % (127) at 462 ms, 10 s 76.7 % (123) at 219 ms; on the two Piper voices
+  alone 95.2 %, 94.6 % and 93.4 %. (espeak's robotic voices are hard for tiny.en: 60–74 %.)
+  A window fitted to the utterance plus 1 s did worse (93.5 % against 95.5 % on Piper voices
+  in an earlier run). An utterance longer than the window less 1 s gets the full 30 s; one
+  longer than 30 s is cut into equal pieces transcribed one after another.
+* **Greedy search** (beam 1): a beam of 5 got 95.8 % of words against 95.5 % (2 more lines of
+  168 word for word, Piper voices) for about 1.5 times the decode time.
+* **int8** weights (the package stores float16): 84.0 % of words at 355 ms against float32's
+  83.4 % at 679 ms on the same 28 lines.
 * **Silence and noise give "".** Whisper writes something for anything ("you" for silence,
-  "Thank you.", "Beep beep" for a tone); its no-speech probability separates that cleanly: on
-  silence, line noise, hum, tones, clicks and breath-like bursts through the telephone band
-  it was 0.77–0.99, on speech at most 0.08. Text is dropped when it is above
-  ``NO_SPEECH_THRESHOLD`` (0.5). Audio whose loudest 10 ms are under ``SILENCE_DBFS`` is not
-  decoded at all. A decode is limited to 16 tokens plus 12 a second of audio (speech needs
+  "Beep beep" for a tone, a sentence for clicks); its no-speech probability separates that:
+  on silence, line noise, hum, tones, clicks and breath-like bursts through the telephone band
+  it was 0.77–0.99, on the 280 spoken lines at most 0.46 (a robotic espeak line; the Piper
+  voice stays under 0.1). Text is dropped when it is above ``NO_SPEECH_THRESHOLD`` (0.6, the
+  value Whisper's own decoder uses). Audio whose loudest 10 ms are under ``SILENCE_DBFS`` is
+  not decoded at all. A decode is limited to 16 tokens plus 12 a second of audio (speech needs
   2–5), which cuts a hallucinated loop short, and a phrase repeated three times or more in a
   row is kept once.
 
 Threads: one :class:`Transcriber` per process. CTranslate2 runs decodes on its own worker
 threads (``threads`` of them, each single-threaded: ``inter_threads=threads``,
-``intra_threads=1``), sharing one copy of the weights; ``transcribe`` may be called from any
-number of threads at once and queues for a free worker. On a 2-core machine one worker keeps
-the other core for the calls' audio; more workers run more decodes at once at the cost of
-each one's speed (see ``bench/asr.py``).
+``intra_threads=1``) sharing one copy of the weights (77 MiB with 1, 2 or 4 workers, plus
+about 50 MiB of working memory); ``transcribe`` may be called from any number of threads at
+once and queues for a free worker. On the 2-core machine one worker did better than two with
+four callers at once (3.2 against 2.7 utterances a second, each waiting 1.15 s against 1.47 s
+at p50): the second worker only fights the first, and the calls' audio, for the cores. Give
+more workers where there are more cores.
 """
 
 from __future__ import annotations
@@ -49,7 +58,6 @@ import json
 import math
 import os
 import re
-import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -79,7 +87,7 @@ N_FFT: Final = 400  # 25 ms windows
 MODEL_WINDOW_S: Final = 30  # what Whisper was trained on, and the most one decode takes
 WINDOW_S: Final = 15.0  # the window utterances are padded to (see the module docstring)
 TAIL_S: Final = 1.0  # silence the window keeps after the speech, or it grows to 30 s
-NO_SPEECH_THRESHOLD: Final = 0.5
+NO_SPEECH_THRESHOLD: Final = 0.6
 SILENCE_DBFS: Final = -55.0  # loudest 10 ms quieter than this: nothing to decode
 MAX_TOKENS: Final = 448  # Whisper's decoder length, prompt included
 # Token budget: speech runs at 2–5 tokens a second (digits one each); anything far beyond is
@@ -124,8 +132,8 @@ def bundled_model() -> Path:
 
 
 class Transcriber:
-    """A Whisper model in CTranslate2 format, loaded once (about 0.3–0.5 s and 60 MB for
-    tiny.en int8); see the module docstring for the choices.
+    """A Whisper model in CTranslate2 format, loaded once (0.2–0.5 s and 77 MiB for tiny.en
+    int8, about 50 MiB more once it has decoded); see the module docstring for the choices.
 
     ``model_dir`` is a CTranslate2 Whisper directory (``model.bin``, ``config.json``, the
     vocabulary); None for the bundled tiny.en. ``threads`` is how many decodes run at once.
@@ -163,8 +171,6 @@ class Transcriber:
         if self._model.is_multilingual:
             self._prompt += ["<|en|>", "<|transcribe|>"]
         self._prompt.append("<|notimestamps|>")
-        self._lock = threading.Lock()  # guards nothing of CTranslate2's: the counters below
-        self.decodes = 0
 
     def __repr__(self) -> str:
         return f"Transcriber({str(self.model_dir)!r}, threads={self.threads})"
@@ -184,8 +190,6 @@ class Transcriber:
         if _loudest_dbfs(pcm) < SILENCE_DBFS:
             return Transcript("", audio_s=audio_s, decode_s=time.perf_counter() - began)
         pieces = [self._decode(piece) for piece in _pieces(pcm)]
-        with self._lock:
-            self.decodes += len(pieces)
         no_speech = min(p[1] for p in pieces)
         log_probability = sum(p[2] for p in pieces) / len(pieces)
         spoken = [text for text, nsp, _ in pieces if nsp <= self.no_speech_threshold]
@@ -255,6 +259,8 @@ def _load(model_dir: Path, threads: int) -> ctranslate2.models.Whisper:
 
 def _loudest_dbfs(pcm: npt.NDArray[np.int16]) -> float:
     """The level of the loudest 10 ms of ``pcm`` in dBFS (-inf for digital silence)."""
+    if len(pcm) == 0:
+        return -math.inf
     usable = len(pcm) // _LEVEL_FRAME * _LEVEL_FRAME
     frames = (pcm[:usable] if usable else pcm).astype(np.float64)
     power = (frames.reshape(-1, _LEVEL_FRAME) if usable else frames[None, :]) ** 2

@@ -9,12 +9,15 @@ It is a third-party repackaging of the voice Piper publishes, so its version is 
 
 Each sentence is synthesised on its own (Piper splits the text where espeak-ng ends a
 sentence), so :meth:`NeuralVoice.sentences` yields the first sentence's audio while the rest
-is still text: about 0.1 s for a short sentence on one core, against 0.5 s for a four-sentence
-reply (``bench/asr.py``). Piper normalises every sentence to full scale; ``VOLUME`` takes it
-down a little so that resampling never clips. Each sentence ends with Piper's own pause
-(0.15–0.4 s), so chunks can be played back to back.
+is still text. ``bench/asr.py``, 16 agent replies of one to three sentences at 8 kHz on a busy
+2-core machine (load average 4): the first sentence was ready after 313 ms (p50; p90 613 ms),
+the whole reply after 485 ms, a real-time factor of 0.15; the reference page measured 0.11 s
+for a first sentence on an idle machine. Piper normalises every sentence to full scale;
+``VOLUME`` takes it down a little so that resampling never clips. Each sentence ends with
+Piper's own pause (0.15–0.4 s), so chunks can be played back to back.
 
-Threads: one :class:`NeuralVoice` per process (loading takes about 0.5 s and 100 MB). The
+Threads: one :class:`NeuralVoice` per process (loading takes 0.4–1 s and 95 MiB, plus about
+40 MiB once it has spoken). The
 ONNX session runs each synthesis on one thread (``intra_op_num_threads=1``: a sentence is
 short, and several calls may speak at once), and ``InferenceSession.run`` is thread-safe;
 Piper serialises its espeak-ng phonemiser with its own lock. So any number of threads may
