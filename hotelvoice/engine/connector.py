@@ -57,7 +57,7 @@ VOICE_AHEAD_EVENTS = 50
 MAX_PENDING_EVENTS = 1000
 
 
-class _Outbox:
+class Outbox:
     """Server events on their way to the client, bounded. It holds neither the link nor the
     session, so the session's ``emit`` (this outbox's ``deliver``) makes no reference cycle."""
 
@@ -118,10 +118,10 @@ class LocalLink:
 
     def __init__(
         self,
-        session_factory: Callable[[_Outbox], LocalSession],
+        session_factory: Callable[[Outbox], LocalSession],
         metrics: Metrics | None = None,
     ) -> None:
-        self._outbox = _Outbox(metrics)
+        self._outbox = Outbox(metrics)
         self.session = session_factory(self._outbox)
 
     @property
@@ -196,7 +196,7 @@ class LocalConnector:
             raise RealtimeConnectError(f"the offline engine did not load: {exc}") from exc
         from hotelvoice.engine.session import LocalSession  # loaded by now: no wait here
 
-        def factory(outbox: _Outbox) -> LocalSession:
+        def factory(outbox: Outbox) -> LocalSession:
             return LocalSession(
                 kit=kit,
                 prop=prop,
