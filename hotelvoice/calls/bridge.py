@@ -262,6 +262,9 @@ class Call:
                 await self._finish_observer()
             finally:
                 self.metrics.incr("hotelvoice_calls_active", -1)
+                # The machine's callback is a bound method of this call: dropping it breaks
+                # the cycle, so the call and its session are freed now, not by the collector.
+                session.machine.on_change = None
 
     def _observed(self, ask: Callable[[CallObserver], T], default: T) -> T:
         """Ask the observer something; its failure is logged and counted, never raised."""

@@ -130,9 +130,11 @@ class CallSession:
             * frame_bytes
             * self._model_bytes_per_twilio_byte
         )
-        self.ledger = PlaybackLedger(bytes_per_ms=bytes_per_ms)
+        ledger = self.ledger = PlaybackLedger(bytes_per_ms=bytes_per_ms)
+        # Closures and tables here never hold `self`: a session in a reference cycle (with its
+        # call's buffers) would wait for the cycle collector, which runs rarely in the server.
         self.machine = CallMachine(
-            call_sid, clock=clock, audio_outstanding=lambda: self.ledger.outstanding
+            call_sid, clock=clock, audio_outstanding=lambda: ledger.outstanding
         )
         self.stats = CallStats(started_at=clock())
         # Why the call ended, for people (with details, and "; " between reasons when we were
@@ -158,13 +160,6 @@ class CallSession:
         self._tool_responses_open: set[str] = set()
         self._followup_needed = False
         self._transfer: TransferRequest | None = None
-        self._effects = {
-            Effect.REPROMPT: self._reprompt,
-            Effect.SAY_GOODBYE: self._say_goodbye,
-            Effect.HANG_UP: self._request_hang_up,
-            Effect.FINISH: self._finish_effect,
-            Effect.REQUEST_TRANSFER: self._request_transfer,
-        }
 
     # ------------------------------------------------------------------ properties
 
@@ -194,7 +189,7 @@ class CallSession:
     def _carry_out(self) -> list[Action]:
         actions: list[Action] = []
         for call in self.machine.take_effects():
-            actions.extend(self._effects[call.effect](call.reason))
+            actions.extend(_EFFECTS[call.effect](self, call.reason))
         return actions
 
     # ------------------------------------------------------------------ Twilio side
@@ -668,3 +663,14 @@ class CallSession:
 
     def summary(self) -> str:
         return self.stats.summary(self._clock())
+
+
+# What each effect the machine names does: a class-wide table of plain functions, so no session
+# holds bound methods of itself.
+_EFFECTS: dict[Effect, Callable[[CallSession, EndReason | None], list[Action]]] = {
+    Effect.REPROMPT: CallSession._reprompt,
+    Effect.SAY_GOODBYE: CallSession._say_goodbye,
+    Effect.HANG_UP: CallSession._request_hang_up,
+    Effect.FINISH: CallSession._finish_effect,
+    Effect.REQUEST_TRANSFER: CallSession._request_transfer,
+}

@@ -9,6 +9,16 @@ and the bridge's code path is still identical, because the link speaks the same 
 
 :class:`FallbackConnector` tries the primary backend (OpenAI) and, when it cannot connect,
 opens the local engine instead, so a call is answered rather than sent to the TwiML tail.
+
+The engine's speech (models, espeak, grammars) is loaded only when first needed: this module
+imports none of it, and :meth:`LocalConnector.load` does, in a worker thread, on the first
+session (or at start, when the offline engine is the backend: ``web/app.py`` calls it then, so
+the first caller does not wait). A server on OpenAI that never falls back never loads it.
+
+Every event the session sends waits in a bounded outbox until the client reads it
+(:class:`LocalLink`): the voice, the one producer that can outrun a reader, waits for room
+(backpressure); anything else that would overflow it means the client has stopped reading, and
+the link is closed (counted in ``hotelvoice_engine_links_overflowed_total``).
 """
 
 from __future__ import annotations
@@ -17,39 +27,105 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
 from hotelvoice.calls.ports import CallContext, ModelConnector, ModelLink
 from hotelvoice.clock import utc_now
-from hotelvoice.engine.session import LocalSession
-from hotelvoice.engine.speech import SpeechKit
+from hotelvoice.engine.heap import release_free_heap_soon
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
+from hotelvoice.speech import SpeechError
+
+if TYPE_CHECKING:  # these load the speech libraries: imported when the engine is first used
+    from hotelvoice.engine.session import LocalSession
+    from hotelvoice.engine.speech import SpeechKit
 
 log = logging.getLogger(__name__)
 
 SESSION_START_TIMEOUT_S = 10.0
+# Server events waiting for the client. The voice stops at VOICE_AHEAD_EVENTS (about 5 s of
+# audio in 100 ms deltas) until the client has read down to half of it; past MAX_PENDING_EVENTS
+# the client is not reading at all and the link is closed. The bridge reads every event as it
+# comes, so neither is reached on a call.
+VOICE_AHEAD_EVENTS = 50
+MAX_PENDING_EVENTS = 1000
+
+
+class Outbox:
+    """Server events on their way to the client, bounded. It holds neither the link nor the
+    session, so the session's ``emit`` (this outbox's ``deliver``) makes no reference cycle."""
+
+    def __init__(self, metrics: Metrics | None) -> None:
+        self._send, self._receive = trio.open_memory_channel[str](MAX_PENDING_EVENTS)
+        self._room = trio.lowlevel.ParkingLot()
+        self._pending = 0
+        self._metrics = metrics
+        self.closed = False
+        self.overflowed = False
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Queue one event; when the client has let MAX_PENDING_EVENTS pile up, close."""
+        if self.closed:
+            return
+        try:
+            self._send.send_nowait(json.dumps(event, separators=(",", ":")))
+        except trio.WouldBlock:
+            self.overflowed = True
+            log.warning(
+                "local engine: the client left %d events unread; closing its session",
+                MAX_PENDING_EVENTS,
+            )
+            if self._metrics is not None:
+                self._metrics.incr("hotelvoice_engine_links_overflowed_total")
+            self.close()
+            return
+        self._pending += 1
+
+    async def wait_for_room(self) -> None:
+        """Wait (a checkpoint at least) until fewer than VOICE_AHEAD_EVENTS are unread."""
+        if self._pending < VOICE_AHEAD_EVENTS or self.closed:
+            await trio.lowlevel.checkpoint()
+            return
+        while self._pending >= VOICE_AHEAD_EVENTS // 2 and not self.closed:
+            await self._room.park()
+
+    async def receive(self) -> str:
+        """The next event. Raises RealtimeClosed once closed and drained."""
+        try:
+            text = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            code, reason = (1008, "client not reading") if self.overflowed else (1000, "closed")
+            raise RealtimeClosed(code, reason) from None
+        self._pending -= 1
+        if self._pending < VOICE_AHEAD_EVENTS // 2:
+            self._room.unpark_all()
+        return text
+
+    def close(self) -> None:
+        self.closed = True
+        self._send.close()
+        self._room.unpark_all()
 
 
 class LocalLink:
     """Both ends of one in-process session, as a ``ModelLink``."""
 
     def __init__(
-        self, session_factory: Callable[[Callable[[dict[str, Any]], None]], LocalSession]
+        self,
+        session_factory: Callable[[Outbox], LocalSession],
+        metrics: Metrics | None = None,
     ) -> None:
-        self._to_client_send, self._to_client = trio.open_memory_channel[str](math.inf)
-        self.session = session_factory(self._deliver)
-        self.closed = False
+        self._outbox = Outbox(metrics)
+        self.session = session_factory(self._outbox)
 
-    def _deliver(self, event: dict[str, Any]) -> None:
-        if not self.closed:
-            self._to_client_send.send_nowait(json.dumps(event, separators=(",", ":")))
+    @property
+    def closed(self) -> bool:
+        return self._outbox.closed
 
     async def send(self, text: str) -> None:
         """Hand one client event to the session. Raises RealtimeClosed after close."""
@@ -60,18 +136,17 @@ class LocalLink:
 
     async def receive(self) -> str:
         """The next server event. Raises RealtimeClosed once the link is closed."""
-        try:
-            return await self._to_client.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            raise RealtimeClosed(1000, "closed") from None
+        return await self._outbox.receive()
 
     def close(self) -> None:
-        self.closed = True
-        self._to_client_send.close()
+        self._outbox.close()
 
 
 class LocalConnector:
-    """Opens offline engine sessions for calls; the property follows the dialed number."""
+    """Opens offline engine sessions for calls; the property follows the dialed number.
+
+    The speech kit loads on the first session (or :meth:`load`); ``kit`` is None until then.
+    """
 
     name = "local"
 
@@ -81,41 +156,83 @@ class LocalConnector:
         kit: SpeechKit | None = None,
         *,
         clock: Callable[[], dt.datetime] = utc_now,
+        metrics: Metrics | None = None,
+        stt_model: str | None = None,
     ) -> None:
         self.book = book
-        self.kit = kit if kit is not None else SpeechKit.shared()
+        self.stt_model = stt_model  # HOTELVOICE_STT_MODEL: the recogniser the kit loads
+        self._kit = kit
+        self._loading = trio.Lock()
         self.clock = clock
+        self.metrics = metrics
 
     def __repr__(self) -> str:
         return f"LocalConnector(properties={[p.id for p in self.book.properties]!r})"
+
+    @property
+    def kit(self) -> SpeechKit | None:
+        """The engine's speech kit, once loaded."""
+        return self._kit
+
+    async def load(self) -> SpeechKit:
+        """The speech kit, loaded and warmed up the first time, in a worker thread: the
+        speech libraries, the recogniser, the voice and the detector (about 2 s); callers
+        meanwhile wait for the same load. Raises SpeechError, OSError or RuntimeError when the
+        speech libraries cannot start."""
+        async with self._loading:
+            if self._kit is None:
+                self._kit = await trio.to_thread.run_sync(_load_kit, self.stt_model)
+            return self._kit
 
     @asynccontextmanager
     async def connect(self, *, call: CallContext | None = None) -> AsyncIterator[LocalLink]:
         """Start a session (its recogniser loads in a thread). Raises RealtimeConnectError."""
         prop = self.book.for_number(call.dialed if call is not None else None)
+        try:
+            with trio.fail_after(SESSION_START_TIMEOUT_S):
+                kit = await self.load()
+        except (OSError, RuntimeError, SpeechError, trio.TooSlowError) as exc:
+            raise RealtimeConnectError(f"the offline engine did not load: {exc}") from exc
+        from hotelvoice.engine.session import LocalSession  # loaded by now: no wait here
 
-        def factory(emit: Callable[[dict[str, Any]], None]) -> LocalSession:
+        def factory(outbox: Outbox) -> LocalSession:
             return LocalSession(
-                kit=self.kit,
+                kit=kit,
                 prop=prop,
                 today_fn=lambda: prop.today(self.clock()),
                 now_fn=lambda: prop.now(self.clock()),
-                emit=emit,
+                emit=outbox.deliver,
+                wait_for_room=outbox.wait_for_room,
+                metrics=self.metrics,
             )
 
-        link = LocalLink(factory)
-        async with trio.open_nursery() as nursery:
-            try:
-                with trio.fail_after(SESSION_START_TIMEOUT_S):
-                    await nursery.start(link.session.run)
-            except (OSError, RuntimeError, trio.TooSlowError) as exc:
-                link.close()
-                raise RealtimeConnectError(f"the offline engine did not start: {exc}") from exc
-            try:
-                yield link
-            finally:
-                link.close()
-                nursery.cancel_scope.cancel()
+        link = LocalLink(factory, self.metrics)
+        try:
+            async with trio.open_nursery() as nursery:
+                try:
+                    with trio.fail_after(SESSION_START_TIMEOUT_S):
+                        await nursery.start(link.session.run)
+                except (OSError, RuntimeError, SpeechError, trio.TooSlowError) as exc:
+                    link.close()
+                    raise RealtimeConnectError(f"the offline engine did not start: {exc}") from exc
+                try:
+                    yield link
+                finally:
+                    link.close()
+                    nursery.cancel_scope.cancel()
+        finally:
+            del link  # the session's last reference: its detector and buffers go now
+            release_free_heap_soon()  # and the C heap hands back what the session freed
+
+
+def _load_kit(stt_model: str | None) -> SpeechKit:
+    """In a worker thread: import the engine's speech and warm it up."""
+    from hotelvoice.engine import session  # noqa: F401  (its speech libraries load here)
+    from hotelvoice.engine.speech import SpeechKit
+
+    kit = SpeechKit.shared(stt_model=stt_model)
+    kit.warm_up()
+    return kit
 
 
 class FallbackConnector:

@@ -27,8 +27,7 @@ import copy
 import datetime as dt
 import json
 import logging
-import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -38,10 +37,12 @@ import trio
 
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
+from hotelvoice.engine.backlog import AudioBacklog
 from hotelvoice.engine.phrases import spoken_words
 from hotelvoice.engine.policy import CallTool, ConciergePolicy, Say
 from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.ids import new_id
+from hotelvoice.metrics import Metrics
 from hotelvoice.properties.model import Property
 from hotelvoice.speech.vad import SpeechAudio, SpeechEnded, SpeechStarted
 
@@ -53,6 +54,15 @@ MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
 # An utterance longer than this is heard up to here (the rest is dropped, never held): a
 # minute of talk without a pause is not a request the concierge could act on anyway.
 MAX_UTTERANCE_S = 60
+
+# Caller audio waiting for the ears: past this the oldest goes (see engine/backlog.py). Ten
+# seconds: a client streaming a recorded line faster than real time (tests, bench/engine.py)
+# sends about five at once, and the ears catch up within that when they keep up at all.
+MAX_EARS_BACKLOG_MS = 10_000
+# One input_audio_buffer.append carries at most this much audio (half the backlog, so one event
+# never pushes out audio the ears have not heard); bigger ones get an error and are dropped.
+MAX_APPEND_MS = 5_000
+DROP_LOG_INTERVAL_S = 10.0  # at most one log line per session this often about dropped audio
 
 
 _SILENCE = np.zeros(0, np.int16)
@@ -127,8 +137,12 @@ class LocalSession:
         emit: Callable[[dict[str, Any]], None],
         model: str = "hotelvoice-local",
         now_fn: Callable[[], dt.datetime] | None = None,
+        wait_for_room: Callable[[], Awaitable[None]] = trio.lowlevel.checkpoint,
+        metrics: Metrics | None = None,
     ) -> None:
         self.kit = kit
+        self._wait_for_room = wait_for_room  # the voice waits here between deltas
+        self._metrics = metrics
         self.property = prop
         self._emit_raw = emit
         self.config = default_session(model)
@@ -146,7 +160,9 @@ class LocalSession:
         self._active: _Response | None = None
         self._item_audio_ms: dict[str, int] = {}
         self._nursery: trio.Nursery | None = None
-        self._ears_in, self._ears_out = trio.open_memory_channel[bytes](math.inf)
+        self._ears_backlog = AudioBacklog()
+        self.ears_dropped_ms = 0  # caller audio dropped because the ears were behind
+        self._next_drop_log = -float("inf")
         # Audio position: ms of caller audio received, in the session's input format.
         self._input_resampler: StreamResampler | None = None
         self._input_format: tuple[str, int] | None = None
@@ -162,11 +178,17 @@ class LocalSession:
         """Serve the session until cancelled. Waits for the recogniser and the voice to load
         first (at once when the server warmed them up)."""
         await trio.to_thread.run_sync(lambda: (self.kit.transcriber, self.kit.voice))
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            self._emit("session.created", session=copy.deepcopy(self.config))
-            task_status.started()
-            nursery.start_soon(self._ears)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._emit("session.created", session=copy.deepcopy(self.config))
+                task_status.started()
+                nursery.start_soon(self._ears)
+        finally:
+            # The utterance being heard (up to a minute of audio) goes with the call, whatever
+            # still refers to the session.
+            self._utterance = []
+            self._nursery = None
 
     # ------------------------------------------------------------------ client events
 
@@ -201,8 +223,45 @@ class LocalSession:
         self._emit("session.updated", session=copy.deepcopy(self.config))
 
     def _on_append(self, event: dict[str, Any]) -> None:
-        audio = base64.b64decode(event["audio"], validate=True)
-        self._ears_in.send_nowait(audio)
+        text = event["audio"]
+        bytes_per_ms = self._input_bytes_per_ms()
+        audio_ms = len(text) * 3 // 4 // bytes_per_ms  # measured before decoding it
+        if audio_ms > MAX_APPEND_MS:
+            if self._metrics is not None:
+                self._metrics.incr("hotelvoice_engine_bad_events_total", kind="oversized_append")
+            self._error(
+                "invalid_value",
+                f"input_audio_buffer.append carries {audio_ms} ms of audio, over the "
+                f"{MAX_APPEND_MS} ms limit per event; the audio was dropped (send it in "
+                "smaller chunks).",
+                event,
+            )
+            return
+        audio = base64.b64decode(text, validate=True)
+        dropped = self._ears_backlog.put(audio, MAX_EARS_BACKLOG_MS * bytes_per_ms)
+        if dropped:
+            self._ears_behind(dropped // bytes_per_ms)
+
+    def _input_bytes_per_ms(self) -> int:
+        fmt = self.config["audio"]["input"]["format"] or {}
+        if fmt.get("type", "audio/pcm") in ("audio/pcmu", "audio/pcma"):
+            return 8
+        return max(1, int(fmt.get("rate", 24000)) * 2 // 1000)
+
+    def _ears_behind(self, dropped_ms: int) -> None:
+        """The ears fell ``MAX_EARS_BACKLOG_MS`` behind and the oldest audio was dropped."""
+        self.ears_dropped_ms += dropped_ms
+        if self._metrics is not None:
+            self._metrics.incr("hotelvoice_engine_audio_dropped_ms_total", dropped_ms)
+        now = trio.current_time()
+        if now >= self._next_drop_log:
+            self._next_drop_log = now + DROP_LOG_INTERVAL_S
+            log.warning(
+                "local engine: the ears are over %d ms behind; oldest caller audio dropped "
+                "(%d ms in this session so far)",
+                MAX_EARS_BACKLOG_MS,
+                self.ears_dropped_ms,
+            )
 
     def _on_commit(self, event: dict[str, Any]) -> None:
         item_id = new_id("item")
@@ -223,7 +282,7 @@ class LocalSession:
         )
 
     def _on_clear(self, event: dict[str, Any]) -> None:
-        self._ears_in.send_nowait(b"")  # the ears reset the detector in their own thread
+        self._ears_backlog.clear()  # the ears reset the detector in their own thread
         self._emit("input_audio_buffer.cleared")
 
     def _on_item_create(self, event: dict[str, Any]) -> None:
@@ -326,20 +385,12 @@ class LocalSession:
     async def _ears(self) -> None:
         """Turn caller audio into speech events and transcripts, batch by batch.
 
-        An empty chunk is ``input_audio_buffer.clear``: the detector starts afresh there.
+        After ``input_audio_buffer.clear`` the detector starts afresh.
         """
         while True:
-            batch = [await self._ears_out.receive()]
-            size = len(batch[0])
-            while batch[-1] and size < MAX_EAR_BATCH_BYTES:
-                try:
-                    more = self._ears_out.receive_nowait()
-                except trio.WouldBlock:
-                    break
-                batch.append(more)
-                size += len(more)
-            clear = not batch[-1]
-            audio = b"".join(batch)
+            clear, audio = await self._ears_backlog.take(MAX_EAR_BATCH_BYTES)
+            if clear:
+                await trio.to_thread.run_sync(self._forget)
             if audio:
                 pcm = self._to_asr_rate(audio)
                 events = await trio.to_thread.run_sync(self._hear, pcm)
@@ -348,8 +399,6 @@ class LocalSession:
                         self._caller_started(int(value))
                     elif kind == "ended":
                         self._caller_stopped(int(value[0]), str(value[1]))
-            if clear:
-                await trio.to_thread.run_sync(self._forget)
 
     def _to_asr_rate(self, audio: bytes) -> npt.NDArray[np.int16]:
         fmt = self.config["audio"]["input"]["format"] or {}
@@ -518,7 +567,7 @@ class LocalSession:
                     **ids,
                 )
                 self._item_audio_ms[response.item_id] += len(chunk) // bytes_per_ms
-                await trio.lowlevel.checkpoint()  # lets a cancel or a barge-in in between
+                await self._wait_for_room()  # a cancel or a barge-in gets in between deltas
         transcript = action.text
         self._emit("response.output_audio_transcript.delta", delta=transcript, **ids)
         self._emit("response.output_audio.done", **ids)

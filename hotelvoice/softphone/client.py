@@ -254,6 +254,7 @@ class StreamSession:
         self._closed = trio.Event()
         self._close_code: int | None = None
         self._reported_burst: float | None = None
+        self._overrun_noted = False  # the server ran over Playout.max_queued_s
         self._closing = False  # we hung up: the socket closing is no news
 
     def _say(self, t: float, text: str) -> None:
@@ -362,7 +363,12 @@ class StreamSession:
                 record.violations.append(f"at {now:.2f} s: {exc}")
                 continue
             if isinstance(message, OutboundMedia):
-                playout.push_audio(message.audio, now)
+                if not playout.push_audio(message.audio, now) and not self._overrun_noted:
+                    self._overrun_noted = True
+                    record.violations.append(
+                        f"at {now:.2f} s: the server queued over {playout.max_queued_s:.0f} s "
+                        "of audio ahead of playback; the rest was refused"
+                    )
                 burst = playout.burst_start(now)
                 if burst is not None and burst != self._reported_burst:
                     self._reported_burst = burst

@@ -22,6 +22,9 @@ from hotelvoice.softphone.protocol import MULAW_RATE
 
 __all__ = ["Echo", "PlayedAudio", "Playout"]
 
+# Audio queued ahead of playback beyond this is refused (Twilio documents no cap; a server that
+# runs this far ahead is broken, and the softphone's memory must not follow it without end).
+MAX_QUEUED_S = 120.0
 # Times this close count as equal: a due time converted to the Trio clock and back may come
 # out a hair early, and must not leave a mark waiting for a moment that has already come.
 _TOLERANCE_S = 1e-6
@@ -68,7 +71,9 @@ class _Mark:
 class Playout:
     """One call's outbound queue. Read :attr:`played`, :attr:`echoes`, :attr:`clears`."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_queued_s: float = MAX_QUEUED_S) -> None:
+        self.max_queued_s = max_queued_s
+        self.refused_bytes = 0  # audio beyond max_queued_s, never queued
         self._queue: deque[_Audio | _Mark] = deque()
         self._outbox: list[Echo] = []
         self._now = -math.inf
@@ -83,12 +88,16 @@ class Playout:
 
     # ------------------------------------------------------------------ the server's messages
 
-    def push_audio(self, data: bytes, now: float) -> None:
-        """Queue ``data`` (μ-law) received at ``now``; it plays after what is queued."""
+    def push_audio(self, data: bytes, now: float) -> bool:
+        """Queue ``data`` (μ-law) received at ``now``; it plays after what is queued. False
+        (and counted in ``refused_bytes``) when it would queue over ``max_queued_s``."""
         now = self.advance(now)
         if not data:
-            return
+            return True
         start = max(now, self._tail_end)
+        if start + len(data) / MULAW_RATE - now > self.max_queued_s:
+            self.refused_bytes += len(data)
+            return False
         if self._tail_end < now or self._burst_start is None:  # idle: playback starts now
             self._burst_start = start
         audio = _Audio(start, data)
@@ -97,6 +106,7 @@ class Playout:
         self.received_bytes += len(data)
         if self.first_audio_at is None:
             self.first_audio_at = start
+        return True
 
     def push_mark(self, name: str, now: float) -> None:
         """Queue a mark received at ``now``; due when the audio ahead of it has played."""

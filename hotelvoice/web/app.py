@@ -27,7 +27,6 @@ from hotelvoice.engine.connector import (
     LocalConnector,
     serve_engine_socket,
 )
-from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.hotel.service import HotelService
 from hotelvoice.loopback import is_loopback
@@ -53,8 +52,8 @@ def default_connector(
     settings: Settings, book: PropertyBook, metrics: Metrics | None = None
 ) -> ModelConnector:
     """The offline engine without ``OPENAI_API_KEY``; with it, OpenAI, falling back to the
-    offline engine when OpenAI cannot be reached."""
-    local = LocalConnector(book, SpeechKit.shared(stt_model=settings.stt_model))
+    offline engine when OpenAI cannot be reached (its speech loads on the first fallback)."""
+    local = LocalConnector(book, metrics=metrics, stt_model=settings.stt_model)
     if not settings.openai_api_key:
         return local
     openai = OpenAIConnector(
@@ -186,9 +185,11 @@ def create_app(
     async def startup() -> None:
         if settings.openai_audio == "pcm16":
             await trio.to_thread.run_sync(prepare_transcoding, int(rt.PCM24K["rate"]))
-        if local_engine is not None:
-            # The recogniser and the voice load now, not while the first caller waits.
-            await trio.to_thread.run_sync(local_engine.kit.warm_up)
+        if isinstance(model, LocalConnector):
+            # The engine is the backend: its speech loads now, not while the first caller
+            # waits. As OpenAI's fallback it loads on the first fallback instead (about 1 s,
+            # in a thread), so a server on OpenAI does not carry it unless it is needed.
+            await model.load()
         rest = None
         runtime.http = httpx.AsyncClient(timeout=REST_TIMEOUT)
         if settings.twilio_rest_enabled:

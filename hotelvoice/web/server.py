@@ -43,6 +43,8 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     gc.freeze()
     # The audio path allocates a few small objects per message; collecting the young
     # generation every 700 allocations (the default) costs several % of a core at 50 calls.
+    # Collections are rare, then (one every few dozen offline calls): a call's objects must be
+    # freed by reference counting, never left in a cycle (docs/architecture.md, Resources).
     gc.set_threshold(20_000, 20, 20)
     asgi = cast("ASGIFramework", app)  # a plain ASGI callable; hypercorn's TypedDicts are stricter
     trio.run(partial(serve, asgi, config, shutdown_trigger=_wait_for_shutdown_signal))

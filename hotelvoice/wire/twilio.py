@@ -25,6 +25,7 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "MAX_MEDIA_PAYLOAD_BYTES",
     "MAX_MESSAGE_CHARS",
     "Connected",
     "Dtmf",
@@ -45,6 +46,13 @@ __all__ = [
 # A 20 ms frame is ~400 chars and a `start` with parameters a few KiB; anything far bigger is
 # not Twilio, and refusing it before decoding keeps a hostile peer from making us chew on it.
 MAX_MESSAGE_CHARS = 64 * 1024
+# Twilio sends the caller's audio in 20 ms frames, 160 bytes of μ-law. Five frames (100 ms, what
+# we send Twilio at most per message too) leave room for a sender that batches a few; anything
+# larger is not Twilio, and would hand the model (the offline engine's recogniser) seconds of
+# audio in one message (under MAX_MESSAGE_CHARS, up to 6 s) and make the bridge's frame-counted
+# inbound buffer (HOTELVOICE_INBOUND_BUFFER_FRAMES) hold that much per "frame".
+MAX_MEDIA_PAYLOAD_BYTES = 800
+_MAX_MEDIA_PAYLOAD_CHARS = (MAX_MEDIA_PAYLOAD_BYTES + 2) // 3 * 4  # its base64, with padding
 
 
 class MediaFormat(msgspec.Struct, frozen=True):
@@ -99,6 +107,7 @@ TwilioMessage = Connected | Start | Media | Dtmf | MarkEcho | Stop
 
 ProtocolErrorKind = Literal[
     "oversized",
+    "oversized_payload",
     "malformed_json",
     "not_an_object",
     "unknown_event",
@@ -238,8 +247,10 @@ class _MediaWire(_Wire, frozen=True, tag="media"):
 
     def message(self) -> Media:
         body = self.media
+        if len(body.payload) > _MAX_MEDIA_PAYLOAD_CHARS:  # refused before decoding it
+            raise _oversized_payload(len(body.payload) * 3 // 4)
         try:
-            binascii.a2b_base64(body.payload, strict_mode=True)
+            audio = binascii.a2b_base64(body.payload, strict_mode=True)
         except ValueError as exc:  # binascii.Error, or non-ASCII text
             raise TwilioProtocolError(
                 "bad_base64",
@@ -247,6 +258,8 @@ class _MediaWire(_Wire, frozen=True, tag="media"):
                 event="media",
                 field="media.payload",
             ) from None
+        if len(audio) > MAX_MEDIA_PAYLOAD_BYTES:  # the last few bytes the length let through
+            raise _oversized_payload(len(audio))
         return Media(
             self.sequence_number,
             self.stream_sid,
@@ -255,6 +268,16 @@ class _MediaWire(_Wire, frozen=True, tag="media"):
             body.timestamp,
             body.payload,
         )
+
+
+def _oversized_payload(size: int) -> TwilioProtocolError:
+    return TwilioProtocolError(
+        "oversized_payload",
+        f'Twilio "media" message field "media.payload" carries {size} bytes of audio, over the '
+        f"{MAX_MEDIA_PAYLOAD_BYTES}-byte limit (Twilio sends 160-byte, 20 ms frames)",
+        event="media",
+        field="media.payload",
+    )
 
 
 class _DtmfBody(msgspec.Struct, frozen=True):

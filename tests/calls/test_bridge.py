@@ -4,7 +4,9 @@ every ending (hang-up, dropped socket, dead model) leaves nothing running."""
 from __future__ import annotations
 
 import base64
+import gc
 import json
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,10 +14,11 @@ import pytest
 import trio
 import trio.testing
 
+from hotelvoice.calls.bridge import serve_media_stream
 from hotelvoice.calls.machine import Closing, EndReason
 from hotelvoice.calls.ports import CallContext, ToolCall, ToolOutcome
-from hotelvoice.calls.session import GOODBYE_INSTRUCTIONS, REPROMPT_INSTRUCTIONS
-from tests.calls.conftest import Harness, start_rest
+from hotelvoice.calls.session import GOODBYE_INSTRUCTIONS, REPROMPT_INSTRUCTIONS, CallSession
+from tests.calls.conftest import CALL, Harness, start_rest
 
 MakeHarness = Callable[..., Any]
 
@@ -233,11 +236,13 @@ async def test_bad_twilio_input_is_counted_and_the_call_goes_on(
     twilio.push_raw('{"event": "bogus"}')
     twilio.media("***not base64***")
     twilio.push_raw("x" * 100_000)
+    twilio.media(base64.b64encode(b"\x11" * 45_000).decode())  # 5.6 s in one frame
     twilio.media(base64.b64encode(b"\x22" * 160).decode())
     append = await model.expect("input_audio_buffer.append")
-    assert base64.b64decode(append["audio"]) == b"\x22" * 160
+    assert base64.b64decode(append["audio"]) == b"\x22" * 160  # the oversized one was dropped
     metrics = harness.services.metrics
-    assert metrics.total("hotelvoice_twilio_bad_messages_total") == 4
+    assert metrics.total("hotelvoice_twilio_bad_messages_total") == 5
+    assert metrics.get("hotelvoice_twilio_bad_messages_total", kind="oversized_payload") == 1
     assert harness.session_now().state == "listening"
     twilio.stop()
 
@@ -276,3 +281,34 @@ async def test_transfer_waits_for_the_goodbye_at_most_its_deadline_then_for_the_
     assert harness.ended_at is not None
     assert harness.ended_at - t0 == pytest.approx(30.0, abs=0.01)
     assert "transfer did not complete" in (harness.session_now().end_reason or "")
+
+
+async def test_a_finished_call_is_freed_without_the_cycle_collector(
+    make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The server collects cycles rarely (hotelvoice.web.server): a call must not be in one.
+    harness: Harness = await make_harness()
+    sessions: list[weakref.ref[CallSession]] = []
+    gc.collect()
+    gc.disable()
+    try:
+        harness.twilio.start(harness.services.tokens.mint(CALL, trio.current_time()))
+        async with trio.open_nursery() as call:
+
+            async def serve() -> None:
+                def started(session: CallSession) -> None:
+                    sessions.append(weakref.ref(session))
+
+                await serve_media_stream(harness.twilio, harness.services, on_start=started)
+
+            call.start_soon(serve)
+            model = await harness.model.next_session()
+            await model.expect("response.create")
+            await model.speak(b"\xff" * 800)
+            await harness.twilio.wait_for(lambda t: len(t.of_event("media")) > 0)
+            harness.twilio.stop()
+        await model.closed.wait()
+        assert len(sessions) == 1
+        assert sessions[0]() is None
+    finally:
+        gc.enable()

@@ -99,3 +99,13 @@ def test_times_a_hair_early_count_as_the_time_already_reached() -> None:
     playout.advance(0.5)
     playout.advance(0.4)  # earlier than already reached: no error, no change
     assert playout.played == [PlayedAudio(0.0, audio(20))]
+
+
+def test_audio_queued_beyond_the_cap_is_refused_and_counted() -> None:
+    playout = Playout(max_queued_s=1.0)
+    assert playout.push_audio(b"\xff" * 6000, 0.0)  # 0.75 s ahead
+    assert not playout.push_audio(b"\xff" * 4000, 0.0)  # would be 1.25 s ahead
+    assert playout.refused_bytes == 4000
+    assert playout.queued_bytes == 6000
+    assert playout.push_audio(b"\xff" * 4000, 0.5)  # half of it has played: 0.75 s ahead
+    assert playout.last_audio_end == 1.25

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotelvoice.wire.twilio import (
+    MAX_MEDIA_PAYLOAD_BYTES,
     MAX_MESSAGE_CHARS,
     Connected,
     Dtmf,
@@ -190,7 +191,7 @@ def test_empty_media_payload_is_valid_base64() -> None:
     sequence_number=st.integers(min_value=0, max_value=2**63),
     chunk=st.integers(min_value=0, max_value=2**63),
     timestamp=st.integers(min_value=0, max_value=2**63),
-    audio=st.binary(max_size=2000),
+    audio=st.binary(max_size=MAX_MEDIA_PAYLOAD_BYTES),
     as_strings=st.booleans(),
 )
 def test_media_fields_round_trip(
@@ -238,6 +239,24 @@ def test_oversized(text: str | bytes) -> None:
     error = protocol_error(text)
     assert error.kind == "oversized"
     assert str(MAX_MESSAGE_CHARS) in str(error)
+
+
+@pytest.mark.parametrize(
+    "size", [MAX_MEDIA_PAYLOAD_BYTES + 1, MAX_MEDIA_PAYLOAD_BYTES + 2, 45_000], ids=str
+)
+def test_a_media_payload_over_the_limit_is_refused(size: int) -> None:
+    # 45 KB: 5.6 s of audio in one message, under MAX_MESSAGE_CHARS (issue 12).
+    payload = base64.b64encode(bytes(size)).decode("ascii")
+    error = protocol_error(with_changes(MEDIA, "media.payload", payload))
+    assert error.kind == "oversized_payload"
+    assert (error.event, error.field) == ("media", "media.payload")
+    assert f"{MAX_MEDIA_PAYLOAD_BYTES}-byte limit" in str(error)
+
+
+def test_a_media_payload_at_the_limit_is_allowed() -> None:
+    payload = base64.b64encode(bytes(MAX_MEDIA_PAYLOAD_BYTES)).decode("ascii")
+    media = parse_message(with_changes(MEDIA, "media.payload", payload))
+    assert isinstance(media, Media) and media.payload == payload
 
 
 def test_limit_itself_is_allowed() -> None:
