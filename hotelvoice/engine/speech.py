@@ -9,6 +9,7 @@ a worker thread.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 
@@ -20,6 +21,16 @@ from hotelvoice.speech.vad import SpeechDetector
 from hotelvoice.speech.voice import NeuralVoice
 
 ASR_RATE = 16000
+# A first sentence longer than this many words is cut at its first clause break: the caller
+# waits for the first piece of audio, and the voice takes about 0.1 s per five words.
+LONG_FIRST_SENTENCE_WORDS = 8
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_CLAUSE_BREAK = re.compile(r"[:;,](?=\s)")
+_DATE_GOES_ON = re.compile(
+    r"(?:\d|\$|(?:january|february|march|april|may|june|july|august|september|october"
+    r"|november|december)\b)",
+    re.IGNORECASE,
+)
 TELEPHONE_RATE = 8000
 _SHARED: SpeechKit | None = None
 _SHARED_LOCK = threading.Lock()
@@ -64,8 +75,12 @@ class SpeechKit:
 
     def sentences(self, text: str, rate: int) -> Iterator[npt.NDArray[np.int16]]:
         """``text`` as speech at ``rate`` Hz, a sentence at a time (each ``next`` blocks for
-        one sentence's synthesis)."""
-        return self.voice.sentences(text, rate)
+        one sentence's synthesis); a long first sentence is cut at its first clause, which
+        the caller hears while the rest is synthesised."""
+        head, tail = first_clause(text)
+        yield from self.voice.sentences(head, rate)
+        if tail:
+            yield from self.voice.sentences(tail, rate)
 
     def speak(self, text: str, rate: int) -> npt.NDArray[np.int16]:
         """``text`` as speech at ``rate`` Hz, whole."""
@@ -92,3 +107,18 @@ class SpeechKit:
         self.transcribe(speech)
         detector = self.detector()
         detector.feed(speech)
+
+
+def first_clause(text: str) -> tuple[str, str]:
+    """``text`` as (what to say first, the rest): its first clause when its first sentence is
+    long ("Good news:" of "Good news: the King Room is free ..."), else all of it."""
+    end = _SENTENCE_END.search(text)
+    first = text[: end.end()] if end else text
+    if len(first.split()) <= LONG_FIRST_SENTENCE_WORDS:
+        return text, ""
+    for brk in _CLAUSE_BREAK.finditer(first):
+        rest = text[brk.end() :].strip()
+        # Not inside a date or an amount ("Friday, December 11th", "December 13th, 2 nights").
+        if len(first[: brk.start()].split()) >= 2 and not _DATE_GOES_ON.match(rest):
+            return text[: brk.end()].strip(), rest
+    return text, ""
