@@ -178,9 +178,10 @@ class Transcriber:
     def transcribe(self, pcm: npt.NDArray[np.int16]) -> Transcript:
         """The text of one utterance of 16 kHz mono int16 audio.
 
-        Blocks for the decode (about 0.1–0.3 s for a short utterance with tiny.en on one
-        thread; longer while other threads' decodes hold every worker): call it from a worker
-        thread. Raises TypeError unless ``pcm`` is 1-D int16, SpeechError if the model fails.
+        Blocks for the decode (0.2–0.5 s for a short utterance with tiny.en on one thread of
+        a busy 2-core machine; longer while other threads' decodes hold every worker): call it
+        from a worker thread. Raises TypeError unless ``pcm`` is 1-D int16, SpeechError if the
+        model fails.
         """
         if not isinstance(pcm, np.ndarray) or pcm.dtype != np.int16 or pcm.ndim != 1:
             got = pcm.dtype if isinstance(pcm, np.ndarray) else type(pcm).__name__
@@ -217,7 +218,7 @@ class Transcriber:
                 beam_size=self.beam_size,
                 # CTranslate2 4.8 stops a Whisper decode after half of max_length new tokens
                 # (measured: 7 → 3, 31 → 15, 100 → 50, whatever the prompt).
-                max_length=2 * budget + 1,
+                max_length=min(2 * budget + 1, MAX_TOKENS),
                 return_scores=True,
                 return_no_speech_prob=True,
             )

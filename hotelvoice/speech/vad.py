@@ -15,16 +15,16 @@ Why silero, not pocketsphinx's WebRTC endpointer (which this module used to wrap
 ``bench/asr.py`` on calls through the telephone band (8 kHz μ-law), 60 utterances of five
 voices, clean and with white or pink noise at 30 to 5 dB SNR:
 
-* silero found every utterance in every condition; the endpointer missed one at white 5 dB,
-  pink 10 dB and pink 5 dB;
-* silero's starts were 12–37 ms late on average (90th percentile at most 84 ms); from 20 dB
-  down the endpointer's were 62–165 ms late on average, up to 580 ms at the 90th percentile
-  (the caller's first word lost, or left to the pre-roll);
-* ends were decided 350–418 ms after the speech ended with silero's 256 ms window (362 on a
-  clean line: its own tail, about 100 ms, plus the window), 316–452 ms (407 clean) with the
+* silero found every utterance in every condition; the endpointer missed one or two at 10
+  and 5 dB (espeak's audio varies a little from run to run, and so did which);
+* silero's starts were 19 ms early to 6 ms late on average (90th percentile at most 52 ms);
+  from 20 dB down the endpointer's were 59–165 ms late on average, up to 580 ms at the 90th
+  percentile (the caller's first word lost, or left to the pre-roll);
+* ends were decided 346–418 ms after the speech ended with silero's 256 ms window (363 on a
+  clean line: its own tail, about 100 ms, plus the window), 314–452 ms (405 clean) with the
   endpointer; at pauses inside an utterance silero split 4–8 of the 60, the endpointer 0–9;
-* silero costs 0.1–0.3 ms of CPU per 20 ms of audio at 8 kHz (about 1 % of a core per call;
-  twice that at 16 kHz), the endpointer a few microseconds.
+* silero costs 0.13–0.35 ms of CPU per 20 ms of audio at 8 kHz (1–2 % of a core per call;
+  about twice that at 16 kHz), the endpointer a few microseconds.
 
 The end window is the end-of-turn wait, so it is a trade: 192 ms decided 64 ms sooner (285–354
 ms after the speech) but split 10–15 of 60 utterances, the Piper voice's pauses at commas
@@ -34,9 +34,10 @@ the speech so far before the end is confirmed (say, decode it once 100 ms are qu
 
 Events:
 
-* ``SpeechStarted(at_ms)``: the start of the first of the ``start_frames`` speech frames:
-  where the speech began, to within a frame. The decision comes ``start_delay_ms`` after it
-  (the ``feed`` call whose samples complete the run returns the event).
+* ``SpeechStarted(at_ms)``: the start of the first of the ``start_frames`` speech frames,
+  less ``ONSET_LAG_MS`` (one frame: silero hears an onset a little late): where the speech
+  began. The decision comes ``start_delay_ms`` after it (the ``feed`` call whose samples
+  complete the run returns the event).
 * ``SpeechAudio(pcm)``: the audio to decode, in order and without gaps, from
   ``SpeechStarted.at_ms - pre_roll_ms`` to ``SpeechEnded.at_ms + hangover_ms +
   post_roll_ms`` (the end of the last speech frame, and a little more). While a segment is
@@ -94,12 +95,15 @@ END_WINDOW_MS: Final = 256  # of silence before a segment ends: the end-of-turn 
 PRE_ROLL_MS: Final = 300  # audio before SpeechStarted.at_ms given to the recogniser
 POST_ROLL_MS: Final = 64  # audio after the last speech frame given to the recogniser
 MAX_PRE_ROLL_MS: Final = 1000
-# How late silero's probabilities let go of the speech: against the envelope of 60 synthetic
-# utterances on the telephone band, the end of the last speech frame was 90–115 ms late on
-# clean lines and 90–160 ms late in noise (two frames of the model's own tail, and the frame
-# that holds the end). SpeechEnded.at_ms is moved back by this much; starts were within a
-# frame (7–31 ms late on average), so they are not moved.
+# How late silero follows the speech, against the envelope of 60 synthetic utterances on the
+# telephone band: the end of the last speech frame was 90–115 ms late on clean lines and
+# 90–160 ms in noise (two frames of the model's own tail, and the frame that holds the end),
+# the start of the first speech frame 12–37 ms on average. The times are moved back by these,
+# so that they place the speech (a segment cut from SpeechStarted.at_ms without the pre-roll
+# keeps its first phoneme: the softphone's transcript of the agent lost "may I have your name"
+# without the onset correction).
 OFFSET_LAG_MS: Final = 64
+ONSET_LAG_MS: Final = 32
 
 
 @attrs.frozen
@@ -239,9 +243,12 @@ class SpeechDetector:
         self._pre = pre_roll_ms * sample_rate // 1000
         self._post = post_roll_ms * sample_rate // 1000
         self._offset_lag = OFFSET_LAG_MS * sample_rate // 1000
+        self._onset_lag = ONSET_LAG_MS * sample_rate // 1000
         # Enough past input for the pre-roll of a segment decided start_frames after its start,
         # and for the silence held back while an end may be coming.
-        self._keep = self.frame_samples * max(start_frames + 1, self.end_frames + 1) + self._pre
+        self._keep = self.frame_samples * max(start_frames + 1, self.end_frames + 1) + (
+            self._pre + self._onset_lag
+        )
         self.reset()
 
     @property
@@ -251,8 +258,9 @@ class SpeechDetector:
 
     @property
     def start_delay_ms(self) -> int:
-        """How long after its first speech frame starts a segment is decided."""
-        return self.start_frames * FRAME_MS
+        """How long after ``SpeechStarted.at_ms`` the start is decided: the run of speech
+        frames and the onset correction."""
+        return self.start_frames * FRAME_MS + ONSET_LAG_MS
 
     @property
     def hangover_ms(self) -> int:
@@ -325,7 +333,7 @@ class SpeechDetector:
                 self._run = self._run + 1 if speech >= self.threshold else 0
                 if self._run < self.start_frames:
                     continue
-                start = frame_end - self._run * size
+                start = max(frame_end - self._run * size - self._onset_lag, 0)
                 events.append(SpeechStarted(self._ms(start)))
                 self._in_speech = True
                 self._quiet = 0

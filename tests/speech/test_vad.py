@@ -128,8 +128,9 @@ def test_speech_is_found_through_a_noisy_telephone_line(
     assert len(found) == 2
     for (start, end, _), (true_start, true_end) in zip(found, truth(utterances), strict=True):
         assert abs(start - true_start) <= 100
-        # The noise hides the final "s" of "adults": that end comes 105 ms early.
-        assert -150 <= end - true_end <= 150
+        # Noise blurs where speech ends (it can hide the final "s" of "adults", or be heard
+        # as more speech): at 10 dB bench/asr.py found 90 % of ends within 185 ms.
+        assert abs(end - true_end) <= 250
 
 
 def test_line_noise_alone_is_not_speech() -> None:
@@ -145,7 +146,7 @@ def test_decisions_come_a_fixed_delay_after_the_speech_they_place(
     detector = SpeechDetector(RATE)
     assert (detector.frame_ms, detector.start_delay_ms, detector.decision_delay_ms) == (
         32,
-        64,
+        96,
         320,
     )
     chunk_ms = 20
