@@ -54,6 +54,11 @@ MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
 # An utterance longer than this is heard up to here (the rest is dropped, never held): a
 # minute of talk without a pause is not a request the concierge could act on anyway.
 MAX_UTTERANCE_S = 60
+# Quiet after speech before its words are decoded ahead of the end of the turn (three of the
+# detector's 32 ms frames): the detector's end-of-turn window is 256 ms, so most of the decode
+# (about 0.2 s) is done by the time it ends the utterance; a pause that turns out not to end
+# it costs one wasted decode.
+GUESS_AFTER_MS = 96
 
 # Caller audio waiting for the ears: past this the oldest goes (see engine/backlog.py). Ten
 # seconds: a client streaming a recorded line faster than real time (tests, bench/engine.py)
@@ -109,6 +114,15 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> None:
             _merge(base[key], value)
         else:
             base[key] = copy.deepcopy(value)
+
+
+@attrs.define(eq=False)
+class _Guess:
+    """The words decoded at one pause of the caller's (``done`` once they are known)."""
+
+    pause: int
+    text: str = ""
+    done: trio.Event = attrs.Factory(trio.Event)
 
 
 @attrs.define(eq=False)
@@ -170,6 +184,10 @@ class LocalSession:
         self._utterance: list[npt.NDArray[np.int16]] = []  # 16 kHz audio of the speech heard
         self._utterance_samples = 0
         self._listening = False  # the detector is in an utterance
+        self._pauses = 0  # pauses so far: a guess belongs to one
+        self._pause: int | None = None  # the pause the caller is in now, if any
+        self._guess: _Guess | None = None  # the words decoded at the latest pause
+        self.guesses_used = 0  # utterances whose words were decoded ahead
         self._speech_item: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -385,20 +403,49 @@ class LocalSession:
     async def _ears(self) -> None:
         """Turn caller audio into speech events and transcripts, batch by batch.
 
-        After ``input_audio_buffer.clear`` the detector starts afresh.
+        After ``input_audio_buffer.clear`` the detector starts afresh. An utterance's words
+        are decoded once the caller has paused for ``GUESS_AFTER_MS`` (in a task of its own,
+        so the ears keep listening); when the detector then says the utterance ended with
+        nothing more said, that guess is the transcript, and the decode has overlapped the
+        end-of-turn wait instead of following it.
         """
         while True:
             clear, audio = await self._ears_backlog.take(MAX_EAR_BATCH_BYTES)
             if clear:
                 await trio.to_thread.run_sync(self._forget)
+                self._guess = None
             if audio:
                 pcm = self._to_asr_rate(audio)
                 events = await trio.to_thread.run_sync(self._hear, pcm)
                 for kind, value in events:
                     if kind == "started":
                         self._caller_started(int(value))
+                    elif kind == "paused":
+                        self._guess_words(*value)
                     elif kind == "ended":
-                        self._caller_stopped(int(value[0]), str(value[1]))
+                        at_ms, pause, utterance = value
+                        self._caller_stopped(at_ms, await self._words_of(pause, utterance))
+
+    def _guess_words(self, pause: int, utterance: npt.NDArray[np.int16]) -> None:
+        guess = _Guess(pause)
+        self._guess = guess
+
+        async def decode() -> None:
+            guess.text = (await trio.to_thread.run_sync(self.kit.transcribe, utterance)).text
+            guess.done.set()
+
+        assert self._nursery is not None
+        self._nursery.start_soon(decode)
+
+    async def _words_of(self, pause: int | None, utterance: npt.NDArray[np.int16]) -> str:
+        """The transcript of an utterance that ended at pause ``pause``: the guess decoded at
+        that pause if there is one, else a decode now."""
+        guess, self._guess = self._guess, None
+        if guess is not None and guess.pause == pause:
+            await guess.done.wait()
+            self.guesses_used += 1
+            return guess.text
+        return (await trio.to_thread.run_sync(self.kit.transcribe, utterance)).text
 
     def _to_asr_rate(self, audio: bytes) -> npt.NDArray[np.int16]:
         fmt = self.config["audio"]["input"]["format"] or {}
@@ -415,11 +462,12 @@ class LocalSession:
         return self._input_resampler.process(samples)
 
     def _hear(self, pcm: npt.NDArray[np.int16]) -> list[tuple[str, Any]]:
-        """In a worker thread: the detector over one batch, and the recogniser over each
-        utterance the batch ends (that decode is the caller's wait before the agent can
-        answer)."""
+        """In a worker thread: the detector over one batch: speech started, the caller
+        paused (with the utterance so far, to decode ahead), speech ended (with the pause it
+        ended at and the whole utterance)."""
         out: list[tuple[str, Any]] = []
-        for event in self._detector.feed(pcm):
+        detector = self._detector
+        for event in detector.feed(pcm):
             if isinstance(event, SpeechStarted):
                 self._utterance, self._utterance_samples = [], 0
                 self._listening = True
@@ -433,7 +481,18 @@ class LocalSession:
                 self._listening = False
                 audio = np.concatenate(self._utterance) if self._utterance else _SILENCE
                 self._utterance, self._utterance_samples = [], 0
-                out.append(("ended", (event.at_ms, self.kit.transcribe(audio).text)))
+                out.append(("ended", (event.at_ms, self._pause, audio)))
+                self._pause = None
+        # A pause begins when the quiet since the last speech frame reaches GUESS_AFTER_MS;
+        # speech again ends it. Checked once per batch: in a call, a batch is a frame or two.
+        if self._listening and detector.silence_ms >= GUESS_AFTER_MS:
+            if self._pause is None:
+                self._pauses += 1
+                self._pause = self._pauses
+                audio = np.concatenate(self._utterance) if self._utterance else _SILENCE
+                out.append(("paused", (self._pause, audio)))
+        elif self._listening:
+            self._pause = None
         return out
 
     def _forget(self) -> None:
@@ -441,6 +500,7 @@ class LocalSession:
         an utterance being heard is dropped."""
         self._detector.reset()
         self._listening = False
+        self._pause = None
         self._utterance, self._utterance_samples = [], 0
 
     def _caller_started(self, at_ms: int) -> None:
