@@ -21,14 +21,15 @@ from hotelvoice.speech.vad import SpeechDetector
 from hotelvoice.speech.voice import NeuralVoice
 
 ASR_RATE = 16000
-# A first sentence longer than this many words is cut at its first clause break: the caller
-# waits for the first piece of audio, and the voice takes about 0.1 s per five words.
-LONG_FIRST_SENTENCE_WORDS = 8
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+# A sentence longer than this many words is said in pieces cut at its clause breaks, each at
+# least MIN_PIECE_WORDS long (see speech_pieces).
+LONG_SENTENCE_WORDS = 10
+MIN_PIECE_WORDS = 2
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_BREAK = re.compile(r"[:;,](?=\s)")
 _DATE_GOES_ON = re.compile(
-    r"(?:\d|\$|(?:january|february|march|april|may|june|july|august|september|october"
-    r"|november|december)\b)",
+    r"(?:january|february|march|april|may|june|july|august|september|october|november"
+    r"|december)\b",
     re.IGNORECASE,
 )
 TELEPHONE_RATE = 8000
@@ -75,12 +76,9 @@ class SpeechKit:
 
     def sentences(self, text: str, rate: int) -> Iterator[npt.NDArray[np.int16]]:
         """``text`` as speech at ``rate`` Hz, a sentence at a time (each ``next`` blocks for
-        one sentence's synthesis); a long first sentence is cut at its first clause, which
-        the caller hears while the rest is synthesised."""
-        head, tail = first_clause(text)
-        yield from self.voice.sentences(head, rate)
-        if tail:
-            yield from self.voice.sentences(tail, rate)
+        piece's synthesis): see :func:`speech_pieces`."""
+        for piece in speech_pieces(text):
+            yield from self.voice.sentences(piece, rate)
 
     def speak(self, text: str, rate: int) -> npt.NDArray[np.int16]:
         """``text`` as speech at ``rate`` Hz, whole."""
@@ -109,16 +107,34 @@ class SpeechKit:
         detector.feed(speech)
 
 
-def first_clause(text: str) -> tuple[str, str]:
-    """``text`` as (what to say first, the rest): its first clause when its first sentence is
-    long ("Good news:" of "Good news: the King Room is free ..."), else all of it."""
-    end = _SENTENCE_END.search(text)
-    first = text[: end.end()] if end else text
-    if len(first.split()) <= LONG_FIRST_SENTENCE_WORDS:
-        return text, ""
-    for brk in _CLAUSE_BREAK.finditer(first):
-        rest = text[brk.end() :].strip()
-        # Not inside a date or an amount ("Friday, December 11th", "December 13th, 2 nights").
-        if len(first[: brk.start()].split()) >= 2 and not _DATE_GOES_ON.match(rest):
-            return text[: brk.end()].strip(), rest
-    return text, ""
+def speech_pieces(text: str) -> list[str]:
+    """``text`` in the pieces the voice says one after another: its sentences, a long one
+    (over ``LONG_SENTENCE_WORDS``) cut at its clause breaks into pieces of at least
+    ``MIN_PIECE_WORDS`` words ("Good news: | the King Room is free from Friday, December 11th
+    to Sunday, December 13th, | 2 nights, | $219 a night, $438 in total.").
+
+    Each piece is synthesised while the one before plays, so a caller hears no gap as long as
+    a piece takes less time to make than the one before it takes to say: pieces of similar
+    length keep it so, and a short first piece gets the first audio out soon.
+    """
+    pieces: list[str] = []
+    for sentence in _SENTENCE_BREAK.split(text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if len(sentence.split()) <= LONG_SENTENCE_WORDS:
+            pieces.append(sentence)
+            continue
+        begin = 0
+        for brk in _CLAUSE_BREAK.finditer(sentence):
+            head, rest = sentence[begin : brk.end()], sentence[brk.end() :].strip()
+            # Not inside a date ("Friday, December 11th").
+            if len(head.split()) >= MIN_PIECE_WORDS and not _DATE_GOES_ON.match(rest):
+                pieces.append(head.strip())
+                begin = brk.end()
+        tail = sentence[begin:].strip()
+        if tail and pieces and len(tail.split()) < MIN_PIECE_WORDS and begin:
+            pieces[-1] = f"{pieces[-1]} {tail}"
+        elif tail:
+            pieces.append(tail)
+    return pieces
