@@ -95,7 +95,11 @@ def _add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     call.add_argument("--record", type=Path, metavar="FILE", help="write the call as stereo WAV")
     call.add_argument(
-        "--max-seconds", type=float, default=60.0, metavar="N", help="hang up after this long (60)"
+        "--max-seconds",
+        type=float,
+        default=180.0,
+        metavar="N",
+        help="hang up after this long (180)",
     )
 
 
