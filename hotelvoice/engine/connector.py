@@ -10,10 +10,10 @@ and the bridge's code path is still identical, because the link speaks the same 
 :class:`FallbackConnector` tries the primary backend (OpenAI) and, when it cannot connect,
 opens the local engine instead, so a call is answered rather than sent to the TwiML tail.
 
-The engine's speech (models, espeak, grammars) is loaded only when first needed: this module
-imports none of it, and :meth:`LocalConnector.load` does, in a worker thread, on the first
-session (or at start, when the offline engine is the backend: ``web/app.py`` calls it then, so
-the first caller does not wait). A server on OpenAI that never falls back never loads it.
+The engine's speech (the Whisper and Piper models, the silero detector) is loaded only when first
+needed: this module imports none of it, and :meth:`LocalConnector.load` does, in a worker thread, on
+the first session (or at start, when the offline engine is the backend: ``web/app.py`` calls it
+then, so the first caller does not wait). A server on OpenAI that never falls back never loads it.
 
 Every event the session sends waits in a bounded outbox until the client reads it
 (:class:`LocalLink`): the voice, the one producer that can outrun a reader, waits for room

@@ -1,9 +1,10 @@
 """Handing the C heap's free memory back to the system when an engine session ends.
 
-A session's recogniser and detector are native (pocketsphinx) and allocate tens of MB from
-worker threads; glibc keeps what they free in the threads' arenas, in pieces the next session
-rarely fits exactly, so the server's RSS climbs call after call although nothing leaks (a loop
-of 200 recognisers in new threads: 81 → 143 MiB, and 76 MiB after ``malloc_trim``).
+The speech libraries are native (CTranslate2, onnxruntime) and allocate from worker threads;
+glibc keeps what they free in the threads' arenas, in pieces the next session rarely fits
+exactly, so the server's RSS can climb call after call although nothing leaks (measured with
+the per-call pocketsphinx recognisers this engine once had: 200 in new threads, 81 → 143 MiB,
+and 76 MiB after ``malloc_trim``).
 ``malloc_trim(0)`` returns every arena's free pages; it takes a few milliseconds, so it runs in
 a worker thread and nobody waits for it. Where the C library has no ``malloc_trim`` (musl,
 macOS) it is a no-op.

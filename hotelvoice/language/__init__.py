@@ -3,7 +3,7 @@
 One module per concept, each with its rules in its docstring:
 
 * ``words``: the shared tables (weekdays, months, number words, ordinals);
-* ``text``: one token shape for recognised, grammar and typed text ("3 p.m." is "3 pm");
+* ``text``: one token shape for recognised, spelled-out and typed text ("3 p.m." is "3 pm");
 * ``dates``: stays ("January 15th to the 18th", "next Friday for 2 nights"), and the one
   weekday rule: "Friday" is the coming one (today counts), "next Friday" the Friday of next
   calendar week;

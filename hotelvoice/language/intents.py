@@ -1,7 +1,7 @@
 """What one caller utterance means: an intent and its slots, or nothing at all.
 
 Pure. :func:`understand` reads free text (a free-form recogniser's "Room 212, the AC is
-broken.", a grammar recogniser's "two adults", typed text) into a :class:`Reading`. It is
+broken.", numbers in words as in "two adults", typed text) into a :class:`Reading`. It is
 built to be **conservative**: an utterance it cannot place is :attr:`Intent.NONE`, with no
 slots, so the concierge asks again instead of acting on a guess. The rules:
 

@@ -1,7 +1,7 @@
 """One shape for every caller's text: lower-case word tokens, numbers as values.
 
 Callers' words arrive three ways: from a free-form recogniser ("Room 212, the A/C is broken.",
-"3 p.m.", "January 15th to the 18th"), from a grammar recogniser ("two adults", "the
+"3 p.m.", "January 15th to the 18th"), with numbers in words ("two adults", "the
 twenty fourth") and typed ("Jan 15-17, 2 adults"). :func:`tokens` reads all three the same:
 contractions expanded ("isn't" and "isnt" are both "is not"), written dates and ranges
 spelled as said ("15-17" is "15 to 17"), clock suffixes joined ("3 p.m." and "3pm" are

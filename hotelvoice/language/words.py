@@ -2,8 +2,8 @@
 
 One table per concept, so the understanding (:mod:`~hotelvoice.language.dates`,
 :mod:`~hotelvoice.language.when`), the concierge's own speech
-(:mod:`~hotelvoice.language.spoken`) and the recogniser grammars (``engine/grammar.py``,
-``engine/phrases.py``) cannot drift apart. Lower-case names are what callers' text is matched
+(:mod:`~hotelvoice.language.spoken`) and the words the engine's voice is given
+(``engine/phrases.py``) cannot drift apart. Lower-case names are what callers' text is matched
 against; the capitalised ones are what the concierge writes.
 """
 

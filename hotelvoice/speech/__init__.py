@@ -8,8 +8,8 @@
   by onnxruntime), with stream times;
 * ``tts``: ``Speaker``, espeak-ng (the ``espeakng-loader`` wheel) through ctypes: the
   softphone's caller voices;
-* ``stt``: ``Recognizer``, a pocketsphinx grammar-only decoder; ``telephone_band`` simulation;
-* ``grammar``: the JSGF grammars the recogniser listens with (hotel callers, closed sets);
+* ``channel``: ``telephone_band``, a phone line simulated (8 kHz G.711 μ-law) for tests and
+  benchmarks;
 * ``scoring``: transcripts against scripts, word by word (tests and benchmarks).
 
 Every call here blocks the calling thread (a few milliseconds to synthesise with espeak,
@@ -24,5 +24,5 @@ __all__ = ["SpeechError"]
 
 
 class SpeechError(Exception):
-    """A speech library refused: unknown voice, grammar that does not load, synthesis failed,
-    a model directory that is missing or holds no model."""
+    """A speech library refused: unknown voice, synthesis failed, a model directory that is
+    missing or holds no model."""

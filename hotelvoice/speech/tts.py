@@ -29,8 +29,8 @@ from hotelvoice.speech import SpeechError
 
 __all__ = ["DEFAULT_VOICE", "VOICES", "Speaker", "resample", "voices"]
 
-DEFAULT_VOICE: Final = "en-us+f2"  # the espeak voice pocketsphinx understood best
-# Known-good English voices, most intelligible to pocketsphinx first; `voices()` checks them.
+DEFAULT_VOICE: Final = "en-us+f2"  # the espeak voice the old grammar recogniser heard best
+# Known-good English voices, the most intelligible first; `voices()` checks them.
 VOICES: Final = ("en-us+f2", "en-us+m3", "en-us+klatt4", "en-gb-x-rp", "en-us")
 MIN_WPM: Final = 80  # espeak-ng's own limits for espeakRATE
 MAX_WPM: Final = 450

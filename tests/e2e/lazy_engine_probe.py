@@ -33,7 +33,9 @@ AUTH_TOKEN = "twilio-auth-token-for-tests"
 ACCOUNT_SID = "AC" + "1" * 32
 # What loads models or native speech libraries: none of it may be imported before a fallback.
 HEAVY_PREFIXES = (
-    "pocketsphinx",
+    "ctranslate2",
+    "onnxruntime",
+    "piper",
     "espeakng_loader",
     "hotelvoice.engine.session",
     "hotelvoice.engine.speech",

@@ -29,6 +29,6 @@ async def test_the_engine_loads_only_when_openai_is_unreachable() -> None:
     assert result["serving"] == {"heavy": [], "kit": False}
     after = result["after_fallback"]
     assert after["kit"] is True
-    assert "pocketsphinx" in after["heavy"] and "hotelvoice.engine.speech" in after["heavy"]
+    assert "ctranslate2" in after["heavy"] and "hotelvoice.engine.speech" in after["heavy"]
     assert after["fallbacks"] == 1
     assert after["heard"] >= 8000  # the offline engine's greeting reached the caller

@@ -24,8 +24,8 @@ from hotelvoice.speech.asr import (
     log_mel,
     mel_filters,
 )
+from hotelvoice.speech.channel import telephone_band
 from hotelvoice.speech.scoring import spoken_words, word_accuracy, word_errors
-from hotelvoice.speech.stt import telephone_band
 from hotelvoice.speech.tts import Speaker, resample
 from hotelvoice.speech.voice import NeuralVoice
 

@@ -12,8 +12,8 @@ import pytest
 
 from hotelvoice.speech import SpeechError
 from hotelvoice.speech.asr import Transcriber
+from hotelvoice.speech.channel import telephone_band
 from hotelvoice.speech.scoring import word_accuracy
-from hotelvoice.speech.stt import telephone_band
 from hotelvoice.speech.voice import NeuralVoice, bundled_voice
 
 REPLY = (
