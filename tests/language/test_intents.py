@@ -239,3 +239,36 @@ def test_any_text_never_raises_and_nothing_carries_no_slots(text: str) -> None:
     reading = read(text)
     if reading.intent is Intent.NONE:
         assert reading.slots(NOW) == {}
+
+
+# What callers obviously say, by category, in lower-case words without punctuation (as the
+# grammar recogniser wrote them; kept from its tests when it was retired).
+CALLERS_SAY = [
+    ("the heating isn't working", Intent.REPORT),
+    ("my tv doesn't work", Intent.REPORT),
+    ("the lights aren't working", Intent.REPORT),
+    ("our room is too noisy", Intent.REPORT),
+    ("it's really cold in my room", Intent.REPORT),
+    ("can we get a few more pillows", Intent.REPORT),
+    ("i need fresh towels", Intent.REPORT),
+    ("can someone clean our room", Intent.REPORT),
+    ("housekeeping please", Intent.TRANSFER),
+    ("front desk please", Intent.TRANSFER),
+    ("can you text me the link", Intent.SMS),
+    ("send me the details by text", Intent.SMS),
+    ("hi is this the sunset inn", Intent.GREETING),
+    ("is this the sunset inn", Intent.GREETING),
+    ("good evening", Intent.GREETING),
+    ("we'd like to make a booking", Intent.BOOK),
+    ("i need to make a reservation", Intent.BOOK),
+    ("only myself", Intent.BOOK),
+    ("one person", Intent.BOOK),
+    ("that sounds great", Intent.YES),
+    ("perfect", Intent.YES),
+    ("the tv is working", Intent.NONE),  # nothing to report
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), CALLERS_SAY)
+def test_what_callers_obviously_say(text: str, intent: Intent) -> None:
+    assert classify_intent(text) is intent
