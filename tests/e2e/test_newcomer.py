@@ -2,7 +2,8 @@
 the README's softphone conversation held with it: availability asked and answered from the
 store, a lead created, a transfer requested (and attempted against the fake Twilio REST).
 
-Real speech both ways: espeak voices, pocketsphinx listening, the telephone channel between.
+Real speech both ways: an espeak caller, the Piper agent, Whisper listening on both sides, the
+telephone channel between.
 """
 
 from __future__ import annotations
