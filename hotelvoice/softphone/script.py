@@ -52,6 +52,7 @@ __all__ = [
 # Of seven espeak voices, 15 hotel lines through the telephone band to the engine's Whisper
 # tiny.en: en-gb-x-rp at 140 wpm 11.5 % word errors, en-us+f2 18 %, en-us+klatt3 (the voice
 # before Whisper) 26 %; Whisper understands espeak worse than a natural voice (Piper: 13 %).
+# Its "yes" is heard as "yet" (8 of 8): the README says "please do" and "go ahead".
 DEFAULT_VOICE = "en-gb-x-rp"
 DEFAULT_WPM = 140
 SILENCE_FRAME = SILENCE * FRAME_BYTES
