@@ -11,9 +11,9 @@ the offline engine answers, with ``gc.freeze()`` and the GC thresholds of
 ``hotelvoice.web.server``), a temporary SQLite store, and the softphone (in this process)
 placing one call after another: it waits for the greeting, says one short line, waits for the
 answer and hangs up. Call time runs ``--speed`` times faster than real time (10 by default,
-the softphone's ``--fast``). The server's RSS (VmRSS) is printed after ``--warmup`` calls and
-after every ``--every`` calls; the goal of issue 12 is at most +50 MB over the warmed-up
-server after 500 calls.
+the softphone's ``--fast``). The server's RSS (VmRSS) is printed, once it has no call in
+progress, after ``--warmup`` calls and after every ``--every`` calls; the goal of issue 12 is
+at most +50 MB over the warmed-up server after 500 calls.
 
 Startup (``--startup``): the server's RSS once ``/healthz`` answers and a second has passed,
 with the offline backend and with an OpenAI key (the URL a closed loopback port, so nothing
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -131,6 +132,19 @@ async def place_call(url: str, lines: list[CallerLine], speed: float) -> CallRec
     return await SoftphoneCall(options, lines).run()
 
 
+async def wait_idle(url: str) -> None:
+    """Until the server has finished its calls (records saved, engine sessions closed), and a
+    moment more for the heap trim that follows an engine session."""
+
+    def calls_active() -> int:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:
+            return int(json.loads(answer.read())["calls_active"])
+
+    while await trio.to_thread.run_sync(calls_active):  # noqa: ASYNC110 (another process)
+        await trio.sleep(0.05)
+    await trio.sleep(0.2)
+
+
 def greeting_wait_s(record: CallRecord, speed: float) -> float | None:
     """Wall seconds from the stream's start to the greeting's first audio."""
     first = record.playout.first_audio_at
@@ -145,11 +159,13 @@ async def calls(args: argparse.Namespace, log: Path) -> None:
         started = time.monotonic()
         for _ in range(args.warmup):
             failed += not (await place_call(url, lines, args.speed)).clean
+        await wait_idle(url)
         base = rss_mib(server.pid)
         print(f"after {args.warmup} warm-up calls: RSS {base:.1f} MiB", flush=True)
         for n in range(1, args.calls + 1):
             failed += not (await place_call(url, lines, args.speed)).clean
             if n % args.every == 0 or n == args.calls:
+                await wait_idle(url)
                 rss = rss_mib(server.pid)
                 print(
                     f"after {n:4d} calls: RSS {rss:7.1f} MiB ({rss - base:+6.1f} over the warmed-"
@@ -171,6 +187,7 @@ async def startup(args: argparse.Namespace, log: Path) -> None:
             waits = []
             for _ in range(2):
                 record = await place_call(url, lines, args.speed)
+                await wait_idle(url)
                 waits.append(greeting_wait_s(record, args.speed))
                 print(
                     f"  a call with OpenAI unreachable: {record.outcome}, greeting after "

@@ -282,19 +282,24 @@ class EngineSocket(Protocol):
 
 async def serve_engine_socket(connector: LocalConnector, socket: EngineSocket) -> None:
     """Serve one engine session over an accepted WebSocket until either side closes."""
-    async with connector.connect() as link:
+    async with connector.connect() as link, trio.open_nursery() as nursery:
 
         async def outbound() -> None:
-            while True:
-                await socket.send(await link.receive())
+            try:
+                while True:
+                    await socket.send(await link.receive())
+            except RealtimeClosed:  # the session closed it (a client that stopped reading)
+                nursery.cancel_scope.cancel()
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(outbound)
-            while True:
+        nursery.start_soon(outbound)
+        while True:
+            try:
+                data = await socket.receive()
+            except Exception:  # the client went away
+                break
+            if isinstance(data, str):
                 try:
-                    data = await socket.receive()
-                except Exception:  # the client went away
-                    break
-                if isinstance(data, str):
                     await link.send(data)
-            nursery.cancel_scope.cancel()
+                except RealtimeClosed:
+                    break
+        nursery.cancel_scope.cancel()

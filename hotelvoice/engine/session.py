@@ -37,7 +37,7 @@ import trio
 
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
-from hotelvoice.engine.backlog import AudioBacklog
+from hotelvoice.engine.backlog import MAX_APPEND_MS, AudioBacklog, bytes_per_ms
 from hotelvoice.engine.phrases import spoken_words
 from hotelvoice.engine.policy import CallTool, ConciergePolicy, Say
 from hotelvoice.engine.speech import SpeechKit
@@ -59,15 +59,6 @@ MAX_UTTERANCE_S = 60
 # (about 0.2 s) is done by the time it ends the utterance; a pause that turns out not to end
 # it costs one wasted decode.
 GUESS_AFTER_MS = 96
-
-# Caller audio waiting for the ears: past this the oldest goes (see engine/backlog.py). Ten
-# seconds: a client streaming a recorded line faster than real time (tests, bench/engine.py)
-# sends about five at once, and the ears catch up within that when they keep up at all.
-MAX_EARS_BACKLOG_MS = 10_000
-# One input_audio_buffer.append carries at most this much audio (half the backlog, so one event
-# never pushes out audio the ears have not heard); bigger ones get an error and are dropped.
-MAX_APPEND_MS = 5_000
-DROP_LOG_INTERVAL_S = 10.0  # at most one log line per session this often about dropped audio
 
 
 _SILENCE = np.zeros(0, np.int16)
@@ -174,9 +165,7 @@ class LocalSession:
         self._active: _Response | None = None
         self._item_audio_ms: dict[str, int] = {}
         self._nursery: trio.Nursery | None = None
-        self._ears_backlog = AudioBacklog()
-        self.ears_dropped_ms = 0  # caller audio dropped because the ears were behind
-        self._next_drop_log = -float("inf")
+        self.ears_backlog = AudioBacklog(metrics=metrics)  # bounded: engine/backlog.py
         # Audio position: ms of caller audio received, in the session's input format.
         self._input_resampler: StreamResampler | None = None
         self._input_format: tuple[str, int] | None = None
@@ -242,44 +231,15 @@ class LocalSession:
 
     def _on_append(self, event: dict[str, Any]) -> None:
         text = event["audio"]
-        bytes_per_ms = self._input_bytes_per_ms()
-        audio_ms = len(text) * 3 // 4 // bytes_per_ms  # measured before decoding it
+        per_ms = bytes_per_ms(self.config["audio"]["input"]["format"])
+        audio_ms = len(text) * 3 // 4 // per_ms  # measured before decoding it
         if audio_ms > MAX_APPEND_MS:
             if self._metrics is not None:
                 self._metrics.incr("hotelvoice_engine_bad_events_total", kind="oversized_append")
-            self._error(
-                "invalid_value",
-                f"input_audio_buffer.append carries {audio_ms} ms of audio, over the "
-                f"{MAX_APPEND_MS} ms limit per event; the audio was dropped (send it in "
-                "smaller chunks).",
-                event,
-            )
+            message = f"input_audio_buffer.append carries {audio_ms} ms of audio, over the"
+            self._error("invalid_value", f"{message} {MAX_APPEND_MS} ms limit; dropped.", event)
             return
-        audio = base64.b64decode(text, validate=True)
-        dropped = self._ears_backlog.put(audio, MAX_EARS_BACKLOG_MS * bytes_per_ms)
-        if dropped:
-            self._ears_behind(dropped // bytes_per_ms)
-
-    def _input_bytes_per_ms(self) -> int:
-        fmt = self.config["audio"]["input"]["format"] or {}
-        if fmt.get("type", "audio/pcm") in ("audio/pcmu", "audio/pcma"):
-            return 8
-        return max(1, int(fmt.get("rate", 24000)) * 2 // 1000)
-
-    def _ears_behind(self, dropped_ms: int) -> None:
-        """The ears fell ``MAX_EARS_BACKLOG_MS`` behind and the oldest audio was dropped."""
-        self.ears_dropped_ms += dropped_ms
-        if self._metrics is not None:
-            self._metrics.incr("hotelvoice_engine_audio_dropped_ms_total", dropped_ms)
-        now = trio.current_time()
-        if now >= self._next_drop_log:
-            self._next_drop_log = now + DROP_LOG_INTERVAL_S
-            log.warning(
-                "local engine: the ears are over %d ms behind; oldest caller audio dropped "
-                "(%d ms in this session so far)",
-                MAX_EARS_BACKLOG_MS,
-                self.ears_dropped_ms,
-            )
+        self.ears_backlog.put(base64.b64decode(text, validate=True), per_ms)
 
     def _on_commit(self, event: dict[str, Any]) -> None:
         item_id = new_id("item")
@@ -300,7 +260,7 @@ class LocalSession:
         )
 
     def _on_clear(self, event: dict[str, Any]) -> None:
-        self._ears_backlog.clear()  # the ears reset the detector in their own thread
+        self.ears_backlog.clear()  # the ears reset the detector in their own thread
         self._emit("input_audio_buffer.cleared")
 
     def _on_item_create(self, event: dict[str, Any]) -> None:
@@ -410,7 +370,7 @@ class LocalSession:
         end-of-turn wait instead of following it.
         """
         while True:
-            clear, audio = await self._ears_backlog.take(MAX_EAR_BATCH_BYTES)
+            clear, audio = await self.ears_backlog.take(MAX_EAR_BATCH_BYTES)
             if clear:
                 await trio.to_thread.run_sync(self._forget)
                 self._guess = None

@@ -9,10 +9,12 @@ API), so it runs in a worker thread while the server runs on trio.
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import trio
 from openai import OpenAI
+from trio_websocket import open_websocket_url
 
 from tests.e2e.conftest import LocalServer
 
@@ -74,3 +76,26 @@ async def test_the_openai_client_talks_with_the_offline_engine(local_server: Loc
     assert len(seen["audio"]) > 24000 * 2  # over a second of 24 kHz PCM16
     assert seen["status"] == "completed"
     assert "error" not in seen["types"]
+
+
+async def test_an_oversized_append_on_the_socket_gets_an_error_and_the_session_goes_on(
+    local_server: LocalServer,
+) -> None:
+    url = local_server.url.replace("http", "ws") + "/v1/realtime"
+    six_seconds = bytes(24_000 * 2 * 6)  # PCM16 at 24 kHz, the session's default input
+    with trio.fail_after(60):
+        async with open_websocket_url(url, max_message_size=4 * 1024 * 1024) as socket:
+            assert json.loads(await socket.get_message())["type"] == "session.created"
+            audio = base64.b64encode(six_seconds).decode("ascii")
+            await socket.send_message(
+                json.dumps({"type": "input_audio_buffer.append", "audio": audio})
+            )
+            error = json.loads(await socket.get_message())
+            assert error["type"] == "error"
+            assert error["error"]["code"] == "invalid_value"
+            assert "limit" in error["error"]["message"]
+            await socket.send_message(json.dumps({"type": "input_audio_buffer.clear"}))
+            cleared = json.loads(await socket.get_message())
+            assert cleared["type"] == "input_audio_buffer.cleared"
+    total = local_server.metrics.get("hotelvoice_engine_bad_events_total", kind="oversized_append")
+    assert total == 1

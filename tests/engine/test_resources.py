@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 
-from hotelvoice.engine.backlog import AudioBacklog
+from hotelvoice.engine.backlog import MAX_APPEND_MS, MAX_BACKLOG_MS, AudioBacklog
 from hotelvoice.engine.connector import (
     MAX_PENDING_EVENTS,
     VOICE_AHEAD_EVENTS,
@@ -22,7 +22,7 @@ from hotelvoice.engine.connector import (
     LocalLink,
     Outbox,
 )
-from hotelvoice.engine.session import MAX_APPEND_MS, MAX_EARS_BACKLOG_MS, LocalSession
+from hotelvoice.engine.session import LocalSession
 from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
@@ -110,21 +110,23 @@ async def test_audio_the_ears_cannot_keep_up_with_is_dropped_oldest_first() -> N
         # 15 s of 20 ms frames, handed over without a checkpoint: the ears never get a turn.
         for _ in range(15_000 // 20):
             session.handle(append(b"\xff" * 160))
-        assert session.ears_dropped_ms == 15_000 - MAX_EARS_BACKLOG_MS
+        assert session.ears_backlog.dropped_ms == 15_000 - MAX_BACKLOG_MS
         assert metrics.get("hotelvoice_engine_audio_dropped_ms_total") == 5_000
 
 
 async def test_the_backlog_keeps_the_newest_audio_within_its_limit() -> None:
-    backlog = AudioBacklog()
-    assert backlog.put(b"a" * 40, 100) == 0
-    assert backlog.put(b"b" * 40, 100) == 0
-    assert backlog.put(b"c" * 40, 100) == 40  # the oldest chunk goes
+    metrics = Metrics()
+    backlog = AudioBacklog(limit_ms=100, metrics=metrics)
+    assert backlog.put(b"a" * 40, 1) == 0
+    assert backlog.put(b"b" * 40, 1) == 0
+    assert backlog.put(b"c" * 40, 1) == 40  # the oldest chunk goes
     assert backlog.queued_bytes == 80
+    assert backlog.dropped_ms == 40 == metrics.get("hotelvoice_engine_audio_dropped_ms_total")
     assert await backlog.take(60) == (False, b"b" * 40)  # whole chunks, within max_bytes
     assert await backlog.take(10) == (False, b"c" * 40)  # but at least one
-    backlog.put(b"d" * 10, 100)
+    backlog.put(b"d" * 10, 1)
     assert backlog.clear() == 10
-    backlog.put(b"e" * 10, 100)
+    backlog.put(b"e" * 10, 1)
     assert await backlog.take(100) == (True, b"e" * 10)  # start afresh, then the new audio
     taken: list[tuple[bool, bytes]] = []
 
@@ -135,7 +137,7 @@ async def test_the_backlog_keeps_the_newest_audio_within_its_limit() -> None:
         nursery.start_soon(ears)
         await trio.testing.wait_all_tasks_blocked()
         assert taken == []  # nothing queued: the ears wait
-        backlog.put(b"f" * 10, 100)
+        backlog.put(b"f" * 10, 1)
     assert taken == [(False, b"f" * 10)]
 
 
