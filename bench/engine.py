@@ -21,8 +21,9 @@ burst are streamed too. The held set of the grammar days (``HELD_LINES``, labell
 intent their written text reads as) is scored on intent alone.
 
 Also printed: the engine's latency from the caller's last speech frame to the first
-``response.output_audio.delta`` (frames go in as fast as the engine takes them, so this is
-the end-of-speech wait plus decoding plus the first sentence's synthesis); CPU seconds per
+``response.output_audio.delta`` (frames are streamed 4x faster than real time with 0.6 s of
+silence before each line and 1.4 s after, so this is the end-of-speech wait in stream time
+plus decoding and the first piece's synthesis); CPU seconds per
 minute of caller audio; RSS per concurrent session. A benchmark, not a test: figures vary
 with load.
 
@@ -112,6 +113,9 @@ ESPEAK_VOICES = {
 ALL_VOICES = (*ESPEAK_VOICES, "joe+8.8%")
 FRAME = 160
 RATE = 8000
+LEAD_S = 0.6  # silence before each line
+TAIL_S = 1.4  # and after it: the answer starts in it
+SPEED = 4.0  # how much faster than real time the caller's audio is streamed
 
 
 def cpu_seconds() -> float:
@@ -163,15 +167,40 @@ def noises() -> list[tuple[str, Int16Array]]:
 
 
 async def stream_lines(
-    clips: Sequence[Int16Array], connector: LocalConnector
+    clips: Sequence[Int16Array], connector: LocalConnector, speed: float
 ) -> tuple[list[tuple[str, float | None]], float, float]:
-    """Stream ``clips`` (8 kHz) into one session: (heard, latency) each, the process's CPU
-    seconds while it ran and the seconds of caller audio streamed."""
-    silence = np.zeros(RATE, np.int16)
-    results: list[tuple[str, float | None]] = []
-    streamed = 0
+    """Stream ``clips`` (8 kHz) into one session, ``speed`` times faster than real time, each
+    with ``LEAD_S`` of silence before and ``TAIL_S`` after: (heard, latency) each, the
+    process's CPU seconds while it ran and the seconds of caller audio streamed.
+
+    A reader collects every event meanwhile. An utterance belongs to the clip its start
+    (``audio_start_ms``) falls in; a clip's latency runs from when its last frame was sent to
+    the first agent audio after it."""
+    lead, tail = np.zeros(round(LEAD_S * RATE), np.int16), np.zeros(round(TAIL_S * RATE), np.int16)
+    spans: list[tuple[int, int, float]] = []  # clip start ms, end ms, when its end was sent
+    heard: dict[str, tuple[int, str]] = {}  # item id -> (start ms, transcript)
+    starts: dict[str, int] = {}
+    first_audio: list[float] = []  # perf_counter of each response's first delta
+    responses: dict[str, bool] = {}
     cpu_before = cpu_seconds()
-    async with connector.connect() as link:
+    async with connector.connect() as link, trio.open_nursery() as nursery:
+
+        async def read() -> None:
+            while True:
+                event = json.loads(await link.receive())
+                kind = event["type"]
+                if kind == "input_audio_buffer.speech_started":
+                    starts[event["item_id"]] = int(event["audio_start_ms"])
+                elif kind == "conversation.item.input_audio_transcription.completed":
+                    start = starts.get(event["item_id"], -1)
+                    heard[event["item_id"]] = (start, event["transcript"])
+                elif kind == "response.output_audio.delta" and not responses.get(
+                    event["response_id"]
+                ):
+                    responses[event["response_id"]] = True
+                    first_audio.append(time.perf_counter())
+
+        nursery.start_soon(read)
         session = {
             "type": "realtime",
             "audio": {
@@ -180,29 +209,36 @@ async def stream_lines(
             },
         }
         await link.send(json.dumps({"type": "session.update", "session": session}))
+        position = 0  # samples streamed
+        began = trio.current_time()
         for pcm in clips:
-            audio = ulaw_encode(np.concatenate([silence, pcm, silence, silence]))
-            streamed += len(audio)
-            speech_end = RATE + len(pcm)
-            sent_end: float | None = None
+            audio = ulaw_encode(np.concatenate([lead, pcm, tail]))
+            clip_start = position + len(lead)
+            speech_end = clip_start + len(pcm)
+            sent_end = 0.0
             for start in range(0, len(audio), FRAME):
+                await trio.sleep_until(began + (position + FRAME) / RATE / speed)
                 chunk = base64.b64encode(audio[start : start + FRAME]).decode()
                 await link.send(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}))
-                if start + FRAME >= speech_end and sent_end is None:
+                position += FRAME
+                if position >= speech_end and not sent_end:
                     sent_end = time.perf_counter()
-            heard, latency = "", None
-            with trio.move_on_after(8):
-                while True:
-                    event = json.loads(await link.receive())
-                    kind = event["type"]
-                    if kind == "conversation.item.input_audio_transcription.completed":
-                        heard = (heard + " " + event["transcript"]).strip()
-                    elif kind == "response.output_audio.delta" and latency is None and sent_end:
-                        latency = time.perf_counter() - sent_end
-                    elif kind == "response.done":
-                        break
-            results.append((heard, latency))
-    return results, cpu_seconds() - cpu_before, streamed / RATE
+            spans.append((clip_start * 1000 // RATE, speech_end * 1000 // RATE, sent_end))
+        await trio.sleep(3)  # the last answers
+        nursery.cancel_scope.cancel()
+    results: list[tuple[str, float | None]] = []
+    for i, (_, _, sent_end) in enumerate(spans):
+        # An utterance may start a little before the clip (pre-roll) but not in the previous
+        # clip's speech.
+        low = spans[i - 1][1] if i else 0
+        high = spans[i + 1][0] if i + 1 < len(spans) else 1 << 60
+        words = [
+            text for start, text in sorted(heard.values()) if low < start < high and text.strip()
+        ]
+        after = [t - sent_end for t in first_audio if t > sent_end]
+        latency = after[0] if after and after[0] < 5 else None
+        results.append((" ".join(words).strip(), latency))
+    return results, cpu_seconds() - cpu_before, position / RATE
 
 
 def caller_line_right(line: CallerLine, heard: str) -> bool:
@@ -282,7 +318,7 @@ async def main_async(quick: bool, voices: Sequence[str]) -> None:
         texts = [line.text for line in caller] + distractors + held
         clips = [await trio.to_thread.run_sync(speak, text) for text in texts]
         clips += [pcm for _, pcm in noises()]
-        results, voice_cpu, voice_audio = await stream_lines(clips, connector)
+        results, voice_cpu, voice_audio = await stream_lines(clips, connector, SPEED)
         cpu += voice_cpu
         audio_s += voice_audio
         latencies += [latency for _, latency in results if latency is not None]
