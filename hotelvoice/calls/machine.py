@@ -89,6 +89,7 @@ class Trigger(enum.StrEnum):
     # the ending
     MAX_DURATION = "max_duration"
     CALLER_SILENT = "caller_silent"
+    MODEL_GOODBYE = "model_goodbye"
     GOODBYE_PLAYED = "goodbye_played"
     GOODBYE_TIMEOUT = "goodbye_timeout"
     # the transfer
@@ -325,6 +326,8 @@ CLOSING_TRANSITIONS: Final[tuple[Row, ...]] = (
         effect=Effect.SAY_GOODBYE,
         reason=EndReason.CALLER_SILENT,
     ),
+    # The model said goodbye itself: it plays, then we hang up (as after our own goodbye).
+    Row(Trigger.MODEL_GOODBYE, Closing.OPEN, Closing.CLOSING, unless="transferring"),
     Row(
         Trigger.GOODBYE_PLAYED,
         Closing.CLOSING,
@@ -398,6 +401,7 @@ TRIGGER_DESCRIPTIONS: Final[Mapping[Trigger, str]] = {
     Trigger.FINISH: "we end the call: goodbye played, fatal error, transfer done, deadline",
     Trigger.MAX_DURATION: "the call reached its maximum duration",
     Trigger.CALLER_SILENT: "still silent after the reprompt",
+    Trigger.MODEL_GOODBYE: "the model's response was its goodbye",
     Trigger.GOODBYE_PLAYED: "the goodbye has played to its end",
     Trigger.GOODBYE_TIMEOUT: "the goodbye did not finish in time",
     Trigger.TRANSFER_STARTED: "the call moved to transferring",

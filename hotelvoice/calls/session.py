@@ -467,6 +467,9 @@ class CallSession:
             )
         self._tool_responses_open.discard(event.response_id)
         actions.extend(self._maybe_follow_up_tools())
+        if event.end_call and event.status == "completed":
+            # The model's goodbye (heard whole): the call ends once it has played.
+            actions.extend(self._offer(Trigger.MODEL_GOODBYE))
         actions.extend(self._after_playback_progress())
         return actions
 

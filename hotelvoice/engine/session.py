@@ -45,6 +45,7 @@ from hotelvoice.ids import new_id
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.model import Property
 from hotelvoice.speech.vad import SpeechAudio, SpeechEnded, SpeechStarted
+from hotelvoice.wire.realtime import END_CALL_METADATA
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class _Guess:
 class _Response:
     response_id: str
     modality: str  # "audio" or "text"
+    end_call: bool = False  # the concierge's goodbye: the bridge hangs up once it has played
     item_id: str = ""
     cancel_reason: str | None = None
     done: bool = False
@@ -492,7 +494,8 @@ class LocalSession:
 
     def _start_response(self, action: Say | CallTool) -> None:
         modality = "text" if self.config.get("output_modalities") == ["text"] else "audio"
-        response = _Response(new_id("resp"), modality)
+        end_call = isinstance(action, Say) and action.end_call
+        response = _Response(new_id("resp"), modality, end_call=end_call)
         self._active = response
         self._responses += 1
         self._emit("response.created", response=self._response_object(response, "in_progress", []))
@@ -657,7 +660,7 @@ class LocalSession:
                 }
             },
             "usage": None,
-            "metadata": None,
+            "metadata": {END_CALL_METADATA: "true"} if response.end_call else None,
         }
 
     # ------------------------------------------------------------------ plumbing

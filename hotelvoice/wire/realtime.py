@@ -392,14 +392,25 @@ class ResponseCreated(_ServerEvent, frozen=True):
     response_id: str
 
 
+# A response whose metadata sets this key to "true" is the model's goodbye: the call ends once
+# it has played (hotelvoice's convention; Realtime metadata is free-form key-value pairs).
+END_CALL_METADATA: Final = "hotelvoice_end_call"
+
+
 class ResponseDone(_ServerEvent, frozen=True):
-    """``response.done``: ``status`` completed/cancelled/failed/incomplete; ``output`` items."""
+    """``response.done``: ``status`` completed/cancelled/failed/incomplete; ``output`` items.
+
+    ``end_call``: the response is the model's goodbye, by hotelvoice's own convention (the
+    response's ``metadata`` has ``END_CALL_METADATA`` set to ``"true"``; the offline engine
+    sets it, OpenAI's models never do).
+    """
 
     response_id: str
     status: str
     reason: str | None
     output: tuple[Mapping[str, Any], ...]
     error_code: str | None
+    end_call: bool = False
 
 
 class FunctionCallArgumentsDone(_ServerEvent, frozen=True):
@@ -495,6 +506,7 @@ class _Response(_ResponseRef, frozen=True):
     status: str
     status_details: _StatusDetails | None = None
     output: tuple[Mapping[str, Any], ...] | None = None
+    metadata: Mapping[str, Any] | None = None
 
 
 class _ResponseDoneWire(_Wire, frozen=True, tag="response.done"):
@@ -509,6 +521,7 @@ class _ResponseDoneWire(_Wire, frozen=True, tag="response.done"):
             details.reason,
             response.output or (),
             details.error.code if details.error is not None else None,
+            (response.metadata or {}).get(END_CALL_METADATA) == "true",
             event_id=self.event_id,
         )
 

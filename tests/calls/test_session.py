@@ -149,6 +149,39 @@ def test_playback_done_when_the_last_mark_echoes_after_the_response() -> None:
     assert session.state == "listening"
 
 
+def test_the_models_own_goodbye_plays_then_the_call_hangs_up() -> None:
+    session = make(mark_interval_ms=20)
+    ready(session)
+    names = marks(speak(session, b"\x00" * 320))
+    bye = rt.ResponseDone("resp_1", "completed", None, (), None, end_call=True)
+    assert session.on_model(bye) == []  # Twilio is still playing it
+    (hang_up,) = session.on_twilio(tw.MarkEcho(2, SID, names[0]))
+    assert hang_up == HangUp(EndReason.GOODBYE_PLAYED)
+
+
+def test_a_goodbye_cut_short_by_the_caller_does_not_end_the_call() -> None:
+    session = make(mark_interval_ms=20)
+    ready(session)
+    names = marks(speak(session, b"\x00" * 320))
+    cut = rt.ResponseDone("resp_1", "cancelled", "turn_detected", (), None, end_call=True)
+    session.on_model(cut)
+    assert not [
+        a for a in session.on_twilio(tw.MarkEcho(2, SID, names[0])) if isinstance(a, HangUp)
+    ]
+    assert session.state == "listening"
+
+
+def test_the_end_call_convention_is_read_from_the_responses_metadata() -> None:
+    done = {"type": "response.done", "event_id": "e1"}
+    response = {"object": "realtime.response", "id": "resp_1", "status": "completed"}
+    plain = rt.parse_server_event(json.dumps({**done, "response": response}))
+    bye = rt.parse_server_event(
+        json.dumps({**done, "response": {**response, "metadata": {rt.END_CALL_METADATA: "true"}}})
+    )
+    assert isinstance(plain, rt.ResponseDone) and not plain.end_call
+    assert isinstance(bye, rt.ResponseDone) and bye.end_call
+
+
 def test_barge_in_clears_truncates_at_heard_ms_and_drops_late_deltas() -> None:
     session = make(mark_interval_ms=20)
     ready(session)

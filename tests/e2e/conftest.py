@@ -3,7 +3,7 @@ a fake Twilio REST server, and fake Twilio calls dialling in the way Twilio does
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -17,7 +17,11 @@ from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
 from hotelvoice.config import Settings, settings_from_env
+from hotelvoice.hotel.store import CallRecord as StoredCall
+from hotelvoice.hotel.store import Store
 from hotelvoice.metrics import Metrics
+from hotelvoice.softphone.client import CallOptions, CallRecord, SoftphoneCall
+from hotelvoice.softphone.script import load_lines, parse_entry
 from hotelvoice.web.app import create_app
 from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
@@ -189,3 +193,40 @@ async def local_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[L
     shutdown.set()
     with trio.fail_after(15):
         await stopped.wait()
+
+
+async def softphone_call(server: LocalServer, said: Sequence[str]) -> tuple[CallRecord, StoredCall]:
+    """Call ``server`` with the softphone saying ``said`` (espeak, its default caller voice),
+    as the README's ``hotelvoice call`` does; the softphone's record of the call and the
+    server's, once the server has saved it."""
+    lines = await trio.to_thread.run_sync(lambda: load_lines([parse_entry(text) for text in said]))
+    options = CallOptions(
+        server=server.url,
+        public_url="http://127.0.0.1:8080",  # the server's PUBLIC_URL default
+        auth_token=AUTH_TOKEN,
+        account_sid=LOCAL_ACCOUNT_SID,
+        speed=5.0,  # call time runs 5x: generous turn deadlines keep a busy machine in step
+        max_seconds=300,
+        greeting_timeout_s=60,
+        answer_timeout_s=60,
+        # A caller being put through waits for the hand-over rather than hanging up as the
+        # goodbye ends: at 5x the default 0.7 s of quiet is 0.14 s, less than the engine may
+        # take on a busy machine between its last sentence and the end of its response.
+        quiet_s=5.0,
+    )
+    with trio.fail_after(180):
+        record = await SoftphoneCall(options, lines).run()
+    assert record.clean, record
+    # The call's record is written once the server has seen the stream end.
+    for _ in range(400):
+        with Store.open(server.db) as store:
+            call = store.call_record(record.call_sid)
+        if call is not None and call.ended_at is not None:
+            return record, call
+        await trio.sleep(0.05)
+    raise AssertionError(f"the server saved no record of {record.call_sid}")
+
+
+def transcript(call: StoredCall) -> str:
+    """The server's record of the call as lines, for assertion messages."""
+    return "\n".join(f"{turn.role}: {turn.text} {turn.tool_result or ''}" for turn in call.turns)
