@@ -227,13 +227,14 @@ async def stream_lines(
         await trio.sleep(3)  # the last answers
         nursery.cancel_scope.cancel()
     results: list[tuple[str, float | None]] = []
-    for i, (_, _, sent_end) in enumerate(spans):
-        # An utterance may start a little before the clip (pre-roll) but not in the previous
-        # clip's speech.
-        low = spans[i - 1][1] if i else 0
-        high = spans[i + 1][0] if i + 1 < len(spans) else 1 << 60
+    for i, (clip_start, clip_end, sent_end) in enumerate(spans):
+        # An utterance belongs to the clip whose stretch of the stream its start falls in,
+        # the silences between clips split down the middle (a start is a frame early at
+        # times, so the clip's own start is not a boundary).
+        low = (spans[i - 1][1] + clip_start) // 2 if i else -1
+        high = (clip_end + spans[i + 1][0]) // 2 if i + 1 < len(spans) else 1 << 60
         words = [
-            text for start, text in sorted(heard.values()) if low < start < high and text.strip()
+            text for start, text in sorted(heard.values()) if low <= start < high and text.strip()
         ]
         after = [t - sent_end for t in first_audio if t > sent_end]
         latency = after[0] if after and after[0] < 5 else None
