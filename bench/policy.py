@@ -41,20 +41,9 @@ from bench._lines import (
     TODAY,
     CallerLine,
 )
-from hotelvoice.engine.policy import Action, CallTool, ConciergePolicy
+from hotelvoice.engine.policy import ALL_TOOLS, Action, CallTool, ConciergePolicy
 from hotelvoice.language.intents import Intent, understand
 
-ALL_TOOLS = frozenset(
-    {
-        "check_availability",
-        "create_lead",
-        "generate_payment_link",
-        "send_sms",
-        "schedule_callback",
-        "transfer_to_human",
-        "get_hotel_info",
-    }
-)
 OFFER = json.dumps(
     {
         "available": True,

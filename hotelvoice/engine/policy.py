@@ -68,6 +68,8 @@ ANYTHING_ELSE = "Is there anything else I can help you with?"
 SIDE_EFFECT_TOOLS = frozenset(
     {"create_lead", "generate_payment_link", "send_sms", "schedule_callback", "transfer_to_human"}
 )
+# Every tool the concierge can call: the hotel's seven (hotel/concierge.py).
+ALL_TOOLS = SIDE_EFFECT_TOOLS | {"check_availability", "get_hotel_info"}
 
 
 @attrs.frozen

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotelvoice.engine.policy import (
+    ALL_TOOLS,
     SIDE_EFFECT_TOOLS,
     SORRY,
     Action,
@@ -42,17 +43,6 @@ HOTEL = Property(
         RoomType("suite", "Suite", 2, 4, 34900),
     ),
     departments={"front_desk": "+15550000000"},
-)
-ALL_TOOLS = frozenset(
-    {
-        "check_availability",
-        "create_lead",
-        "generate_payment_link",
-        "send_sms",
-        "schedule_callback",
-        "transfer_to_human",
-        "get_hotel_info",
-    }
 )
 TOOLS = frozenset({"check_availability", "create_lead", "transfer_to_human", "get_hotel_info"})
 

@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from hotelvoice.calls.ports import CallContext, ToolCall
-from hotelvoice.engine.policy import Action, CallTool, ConciergePolicy, Say
+from hotelvoice.engine.policy import ALL_TOOLS, Action, CallTool, ConciergePolicy, Say
 from hotelvoice.hotel.concierge import Concierge
 from hotelvoice.hotel.conversation import Conversation
 from hotelvoice.hotel.payments import LocalPaymentLinks
@@ -40,17 +40,6 @@ SUNSET = Property(
         RoomType("suite", "Suite", 2, 4, 34900),
     ),
     departments={"front_desk": "+15550000000", "maintenance": "+15550000003"},
-)
-ALL_TOOLS = frozenset(
-    {
-        "check_availability",
-        "create_lead",
-        "generate_payment_link",
-        "send_sms",
-        "schedule_callback",
-        "transfer_to_human",
-        "get_hotel_info",
-    }
 )
 
 
