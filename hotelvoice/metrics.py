@@ -2,11 +2,20 @@
 
 Every bad input (a malformed Twilio message, a bad signature, a model error) increments a
 counter here as well as being logged, so an operator sees problems without reading logs.
+
+Label values come from a fixed set: each label of a metric takes at most
+``MAX_LABEL_VALUES`` distinct values, later ones are counted as ``"other"``, so a label fed
+from outside (a model's error code, a tool's name) cannot grow the process without bound.
+Values are cut to ``MAX_LABEL_CHARS`` and escaped for the exposition format.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+
+MAX_LABEL_VALUES = 50  # distinct values per label of one metric; the rest become OVERFLOW
+MAX_LABEL_CHARS = 100
+OVERFLOW = "other"
 
 _HELP = {
     "hotelvoice_calls_started_total": "Media streams accepted.",
@@ -38,15 +47,37 @@ class Metrics:
 
     def __init__(self) -> None:
         self._values: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+        # The values each (metric, label) has taken, at most MAX_LABEL_VALUES.
+        self._seen: dict[tuple[str, str], set[str]] = {}
+
+    def _key(
+        self, name: str, labels: dict[str, str], *, adding: bool
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The counter's key: values cut, and past the cap of their label counted as other."""
+        if not labels:
+            return (name, ())
+        pairs = []
+        for label, value in sorted(labels.items()):
+            value = value[:MAX_LABEL_CHARS]
+            seen = self._seen.get((name, label))
+            if seen is None:
+                seen = self._seen[(name, label)] = set()
+            if value not in seen:
+                if len(seen) >= MAX_LABEL_VALUES:
+                    value = OVERFLOW
+                elif adding:
+                    seen.add(value)
+            pairs.append((label, value))
+        return (name, tuple(pairs))
 
     def incr(self, name: str, amount: int = 1, **labels: str) -> None:
-        self._values[(name, tuple(sorted(labels.items())))] += amount
+        self._values[self._key(name, labels, adding=True)] += amount
 
     def set(self, name: str, value: int, **labels: str) -> None:
-        self._values[(name, tuple(sorted(labels.items())))] = value
+        self._values[self._key(name, labels, adding=True)] = value
 
     def get(self, name: str, **labels: str) -> int:
-        return self._values[(name, tuple(sorted(labels.items())))]
+        return self._values.get(self._key(name, labels, adding=False), 0)
 
     def total(self, name: str) -> int:
         return sum(v for (n, _), v in self._values.items() if n == name)
@@ -70,4 +101,5 @@ class Metrics:
 
 
 def _escape(value: str) -> str:
+    """A label value as the text format writes it: backslash, quote and newline escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

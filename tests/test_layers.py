@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent / "hotelvoice"
 
 # Bottom first. A name is a package under hotelvoice/ or a top-level module.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"clock", "ids", "loopback"}),  # helpers every layer may use, config included
+    # helpers every layer may use, config included
+    frozenset({"clock", "ids", "logsafe", "loopback"}),
     frozenset({"__init__", "config", "metrics"}),
     frozenset({"wire", "codec"}),
     frozenset({"telephony", "realtime", "speech"}),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -49,7 +50,9 @@ from hotelvoice.calls.session import (
     ToTwilio,
     TransferCall,
 )
+from hotelvoice.calls.stats import LOGGED_PROBLEMS_PER_KIND
 from hotelvoice.config import Settings
+from hotelvoice.logsafe import RateLimit
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
 from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
@@ -61,6 +64,17 @@ from hotelvoice.wire.twiml import dial_twiml
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Lines about sockets that have not started a call, per kind, process-wide: a burst of this
+# many, refilled over a minute (each socket also logs only the first few of each kind).
+PRESTART_LOG_BURST = 20
+PRESTART_LOG_WINDOW_S = 60.0
+
+
+def _prestart_log_limit() -> RateLimit:
+    return RateLimit(
+        burst=PRESTART_LOG_BURST, window_s=PRESTART_LOG_WINDOW_S, clock=trio.current_time
+    )
 
 
 class MediaSocket(Protocol):
@@ -87,6 +101,7 @@ class CallServices:
     rest: TwilioRest | None
     instructions: Callable[[CallContext], str]
     observers: CallObservers | None = None
+    prestart_log: RateLimit = attrs.field(factory=_prestart_log_limit)
 
 
 class _MediaSocketGone(Exception):
@@ -155,37 +170,71 @@ async def _wait_for_start(socket: MediaSocket, services: CallServices) -> tw.Sta
     metrics = services.metrics
     settings = services.settings
     start: tw.Start | None = None
+    logged: Counter[str] = Counter()
+
+    def note(kind: str, level: int, message: str, *args: object) -> None:
+        """Log the first few lines of a kind per socket, within the process-wide rate."""
+        logged[kind] += 1
+        if logged[kind] <= LOGGED_PROBLEMS_PER_KIND:
+            services.prestart_log.log(log, level, kind, message, *args)
+
     with trio.move_on_after(settings.stream_start_timeout_s):
         while start is None:
             try:
                 data = await socket.receive()
             except Exception as exc:  # the peer went away before start
-                log.info("media stream closed before start: %s", type(exc).__name__)
+                note(
+                    "closed",
+                    logging.INFO,
+                    "media stream closed before start: %s",
+                    type(exc).__name__,
+                )
                 return None
             try:
                 message = tw.parse_message(data)
             except tw.TwilioProtocolError as exc:
                 metrics.incr("hotelvoice_twilio_bad_messages_total", kind=exc.kind)
-                log.warning("media stream before start: bad message: %s", exc)
+                note(exc.kind, logging.WARNING, "media stream before start: bad message: %s", exc)
                 continue
             if isinstance(message, tw.Start):
                 start = message
             elif not isinstance(message, tw.Connected):
                 metrics.incr("hotelvoice_twilio_bad_messages_total", kind="before_start")
-                log.warning("media stream: %s before start; dropped", type(message).__name__)
+                note(
+                    "before_start",
+                    logging.WARNING,
+                    "media stream: %s before start; dropped",
+                    type(message).__name__,
+                )
     if start is None:
-        log.warning("media stream: no start within %.0f s", settings.stream_start_timeout_s)
+        note(
+            "no_start",
+            logging.WARNING,
+            "media stream: no start within %.0f s",
+            settings.stream_start_timeout_s,
+        )
         metrics.incr("hotelvoice_stream_token_failures_total", reason="no_start")
         return None
     token = start.custom_parameters.get("token", "")
     check = services.tokens.redeem(token, start.call_sid, trio.current_time())
     if check is not TokenCheck.OK:
-        log.warning("call %s: stream refused: token %s", start.call_sid, check.name.lower())
+        note(
+            "token",
+            logging.WARNING,
+            "call %s: stream refused: token %s",
+            start.call_sid,
+            check.name.lower(),
+        )
         metrics.incr("hotelvoice_stream_token_failures_total", reason=check.name.lower())
         return None
     expected_account = settings.twilio_account_sid
     if expected_account and start.account_sid != expected_account:
-        log.warning("call %s: stream refused: start names another account", start.call_sid)
+        note(
+            "wrong_account",
+            logging.WARNING,
+            "call %s: stream refused: start names another account",
+            start.call_sid,
+        )
         metrics.incr("hotelvoice_stream_token_failures_total", reason="wrong_account")
         return None
     return start

@@ -50,6 +50,25 @@ GOODBYE_INSTRUCTIONS = (
 MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
 MAX_REPLAYED_ITEMS = 120  # the recent conversation is what a new model session needs
 TWILIO_BYTES_PER_S = 8000  # μ-law 8 kHz
+# What a model's error codes and response statuses may be as labels and problem kinds; any
+# other value is "other" (the log line still names it).
+KNOWN_ERROR_CODES = (
+    rt.BENIGN_ERROR_CODES
+    | rt.FATAL_ERROR_CODES
+    | frozenset(
+        {
+            "invalid_request_error",
+            "server_error",
+            "missing_required_parameter",
+            "unknown_parameter",
+            "invalid_value",
+            "cannot_update_voice",
+            "unsupported_content_type",
+            "rate_limit_exceeded",
+        }
+    )
+)
+RESPONSE_STATUSES = frozenset({"completed", "cancelled", "failed", "incomplete"})
 
 
 @attrs.frozen
@@ -209,11 +228,12 @@ class CallSession:
             self.hang_up(EndReason.TRANSFERRED if handed_over else EndReason.CALLER_HUNG_UP)
             return []
         if isinstance(message, tw.Dtmf):
-            self._problem("dtmf_ignored")
-            log.info("call %s: caller pressed %r (DTMF is not used)", self.call_sid, message.digit)
+            if self.stats.problem("dtmf_ignored"):
+                log.info(
+                    "call %s: caller pressed %r (DTMF is not used)", self.call_sid, message.digit
+                )
             return []
-        if isinstance(message, tw.Start):
-            self._problem("duplicate_start")
+        if isinstance(message, tw.Start) and self.stats.problem("duplicate_start"):
             log.warning("call %s: a second start message; ignored", self.call_sid)
         return []
 
@@ -267,8 +287,8 @@ class CallSession:
         if outcome is EchoOutcome.FLUSHED:
             self.stats.marks_flushed += 1
         else:
-            self._problem("unknown_mark")
-            log.warning("call %s: echo of unknown mark %r", self.call_sid, mark.name)
+            if self.stats.problem("unknown_mark"):
+                log.warning("call %s: echo of unknown mark %r", self.call_sid, mark.name)
         return []
 
     # ------------------------------------------------------------------ model side
@@ -382,9 +402,9 @@ class CallSession:
         try:
             audio = b64_to_bytes(event.delta)
         except ValueError:
-            self._problem("bad_audio_delta")
             self.metrics.incr("hotelvoice_model_bad_events_total", kind="bad_audio_delta")
-            log.warning("call %s: model audio delta is not base64; dropped", self.call_sid)
+            if self.stats.problem("bad_audio_delta"):
+                log.warning("call %s: model audio delta is not base64; dropped", self.call_sid)
             return actions
         buffer = self._out_buffer
         buffer += audio if transcoder is None else transcoder.convert(audio)
@@ -456,8 +476,8 @@ class CallSession:
         actions = self._finish_item_audio()
         if event.response_id == self._response_id:
             self._generating = False
-        if event.error_code:
-            self._problem(f"response_{event.status}")
+        status = event.status if event.status in RESPONSE_STATUSES else "other"
+        if event.error_code and self.stats.problem(f"response_{status}"):
             log.warning(
                 "call %s: response %s %s (%s)",
                 self.call_sid,
@@ -551,15 +571,17 @@ class CallSession:
     def _on_error(self, error: rt.RealtimeError) -> list[Action]:
         severity = rt.classify_error(error)
         code = error.code or error.error_type
-        self.metrics.incr("hotelvoice_model_errors_total", code=code)
+        # The metric's label and the call's problem kinds from a fixed set; the log says it all.
+        label = code if code in KNOWN_ERROR_CODES else "other"
+        self.metrics.incr("hotelvoice_model_errors_total", code=label)
         if severity is rt.ErrorSeverity.BENIGN:
-            self._problem(f"benign:{code}")
+            self._problem(f"benign:{label}")
             log.debug("call %s: benign model error %s", self.call_sid, code)
             return []
         if code == "session_expired":
             log.info("call %s: model session expired", self.call_sid)
             return []  # the server closes the socket next; the drop handler reconnects
-        self._problem(f"model_error:{code}")
+        logged = self.stats.problem(f"model_error:{label}")
         if self.machine.state is CONNECTING or severity is rt.ErrorSeverity.FATAL:
             log.error(
                 "call %s: model error %s during %s: %s; ending the model leg",
@@ -570,7 +592,8 @@ class CallSession:
             )
             self.finish(EndReason.MODEL_ERROR, code)
             return []
-        log.warning("call %s: model error %s: %s", self.call_sid, code, error.message)
+        if logged:
+            log.warning("call %s: model error %s: %s", self.call_sid, code, error.message)
         return []
 
     def on_model_lost(self, reason: str) -> list[Action]:

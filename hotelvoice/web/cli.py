@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hotelvoice.calls import diagrams
 from hotelvoice.config import ConfigError, settings_from_env
+from hotelvoice.logsafe import configure_logging
 from hotelvoice.properties.book import load_property_book
 from hotelvoice.softphone.script import DEFAULT_VOICE
 
@@ -120,10 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in diagrams.write(args.dir):
             print(f"wrote {path}")
         return 0
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Every handler escapes, cuts and redacts what outside input put in a record.
+    configure_logging(args.log_level)
     try:
         settings = settings_from_env()
         # The properties too: a mistake in the file is reported here, naming the field,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import signal
 from functools import partial
 from typing import cast
@@ -20,8 +21,10 @@ def hypercorn_config(host: str, port: int) -> Config:
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.worker_class = "trio"  # the asyncio default would fail every request under QuartTrio
-    config.accesslog = "-"
-    config.errorlog = "-"
+    # Our loggers, not "-": Hypercorn would give "-" handlers of its own, which the safe-log
+    # filter (hotelvoice.logsafe.configure_logging) would never see.
+    config.accesslog = logging.getLogger("hypercorn.access")
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5.0
     config.websocket_max_message_size = 1024 * 1024
     return config

@@ -23,6 +23,7 @@ def free_port() -> int:
 def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TWILIO_"))}
+    env["HOTELVOICE_SECRET_KEY"] = "s3cr3t-payment-key"
     process = subprocess.Popen(
         [sys.executable, "-m", "hotelvoice", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -44,6 +45,8 @@ def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path) -> Non
         answer = httpx.post(f"http://127.0.0.1:{port}/twilio/voice", data={"CallSid": "CA1"})
         assert answer.status_code == 200
         assert "<Stream" in answer.text
+        # The access log (Hypercorn's) goes through the safe-log filter: no payment token.
+        httpx.get(f"http://127.0.0.1:{port}/pay/SECRETPAYTOKEN", timeout=5)
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
     finally:
@@ -53,6 +56,8 @@ def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path) -> Non
     assert process.returncode == 0
     assert "Twilio signatures are NOT checked" in output
     assert "the offline engine answers calls" in output
+    assert '"GET /pay/… 1.1"' in output
+    assert "SECRETPAYTOKEN" not in output and "s3cr3t-payment-key" not in output
 
 
 def test_bad_configuration_fails_at_start_naming_the_variable(tmp_path: Path) -> None:

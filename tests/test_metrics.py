@@ -1,0 +1,56 @@
+"""Metric label values come from a bounded set, and render as valid Prometheus text."""
+
+from __future__ import annotations
+
+from hotelvoice.metrics import MAX_LABEL_CHARS, MAX_LABEL_VALUES, OVERFLOW, Metrics
+
+
+def test_a_label_takes_a_bounded_number_of_values_the_rest_are_other() -> None:
+    metrics = Metrics()
+    for i in range(10_000):
+        metrics.incr("hotelvoice_model_errors_total", code=f"code_{i}")
+    assert metrics.get("hotelvoice_model_errors_total", code="code_0") == 1
+    assert metrics.get("hotelvoice_model_errors_total", code=f"code_{MAX_LABEL_VALUES - 1}") == 1
+    assert metrics.get("hotelvoice_model_errors_total", code=OVERFLOW) == 10_000 - MAX_LABEL_VALUES
+    assert metrics.get("hotelvoice_model_errors_total", code="code_9999") == (
+        10_000 - MAX_LABEL_VALUES
+    )  # an overflowed value reads as what it was counted as
+    assert metrics.total("hotelvoice_model_errors_total") == 10_000
+    rendered = metrics.render()
+    assert rendered.count("hotelvoice_model_errors_total{") == MAX_LABEL_VALUES + 1
+    # A value seen before the cap keeps its own series.
+    metrics.incr("hotelvoice_model_errors_total", code="code_3")
+    assert metrics.get("hotelvoice_model_errors_total", code="code_3") == 2
+
+
+def test_the_cap_is_per_metric_and_per_label() -> None:
+    metrics = Metrics()
+    for i in range(MAX_LABEL_VALUES + 5):
+        metrics.incr("hotelvoice_tool_calls_total", tool=f"t{i}", outcome="timeout")
+    metrics.incr("hotelvoice_calls_ended_total", reason="hung_up")
+    assert metrics.get("hotelvoice_calls_ended_total", reason="hung_up") == 1
+    assert metrics.get("hotelvoice_tool_calls_total", tool=OVERFLOW, outcome="timeout") == 5
+    metrics.incr("hotelvoice_tool_calls_total", tool="t0", outcome="ok")
+    assert metrics.get("hotelvoice_tool_calls_total", tool="t0", outcome="ok") == 1
+
+
+def test_reading_an_unseen_value_does_not_use_up_the_cap() -> None:
+    metrics = Metrics()
+    for i in range(1_000):
+        assert metrics.get("hotelvoice_webhooks_total", outcome=f"x{i}") == 0
+    for i in range(MAX_LABEL_VALUES):
+        metrics.incr("hotelvoice_webhooks_total", outcome=f"y{i}")
+    assert metrics.get("hotelvoice_webhooks_total", outcome=OVERFLOW) == 0
+
+
+def test_label_values_are_cut_and_escaped_in_the_exposition() -> None:
+    metrics = Metrics()
+    metrics.incr("hotelvoice_model_errors_total", code='a"b\\c\nd')
+    metrics.incr("hotelvoice_model_errors_total", code="z" * 10_000)
+    rendered = metrics.render()
+    assert 'hotelvoice_model_errors_total{code="a\\"b\\\\c\\nd"} 1' in rendered
+    assert f'{{code="{"z" * MAX_LABEL_CHARS}"}} 1' in rendered
+    assert all(len(line) < 300 for line in rendered.splitlines())
+    # Every sample line is a name, an optional label set and a value.
+    samples = [line for line in rendered.splitlines() if not line.startswith("#")]
+    assert len(samples) == 2
