@@ -19,6 +19,7 @@ the session moves to ``ended`` and the nursery is cancelled, so no task outlives
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 from collections import Counter
@@ -33,6 +34,7 @@ from hotelvoice.calls.ports import (
     CallContext,
     CallObserver,
     CallObservers,
+    DuplicateCall,
     ModelConnector,
     ModelLink,
     ToolCall,
@@ -139,6 +141,8 @@ async def serve_media_stream(
         services.metrics.incr("hotelvoice_calls_ended_total", reason="no_backend")
         return None
     observer = await _start_observer(services, context)
+    if observer is REFUSED:
+        return None
     call = Call(socket, services, start, context, services.connector, observer)
     if on_start is not None:
         on_start(call.session)
@@ -150,13 +154,29 @@ OBSERVER_START_TIMEOUT_S = 2.0
 OBSERVER_FINISH_TIMEOUT_S = 5.0
 
 
-async def _start_observer(services: CallServices, context: CallContext) -> CallObserver | None:
-    """The hotel's observer for this call, or None (the call goes on without a record)."""
+class _Refused(enum.Enum):
+    REFUSED = "refused"
+
+
+REFUSED = _Refused.REFUSED  # the stream must not be bridged (its CallSid has a record)
+
+
+async def _start_observer(
+    services: CallServices, context: CallContext
+) -> CallObserver | _Refused | None:
+    """The hotel's observer for this call; None: the call goes on without a record; REFUSED:
+    the CallSid already has a record (a reused or replayed CallSid), so no call."""
     if services.observers is None:
         return None
     with trio.move_on_after(OBSERVER_START_TIMEOUT_S):
         try:
             return await services.observers.start(context)
+        except DuplicateCall:
+            log.warning(
+                "call %s: stream refused: the CallSid already has a record", context.call_sid
+            )
+            services.metrics.incr("hotelvoice_stream_token_failures_total", reason="duplicate_call")
+            return REFUSED
         except Exception:
             log.exception("call %s: the call record could not be started", context.call_sid)
             services.metrics.incr("hotelvoice_call_record_failures_total", stage="start")

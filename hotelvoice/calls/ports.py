@@ -66,11 +66,17 @@ class ToolRegistry(Protocol):
         ...
 
 
+class DuplicateCall(Exception):
+    """:meth:`CallObservers.start` refuses a call whose CallSid already has a record (a reused
+    or replayed CallSid): the stream must not be bridged."""
+
+
 class CallObserver(Protocol):
     """Follows one call for the hotel: its instructions, context, transcript and record.
 
     The synchronous methods run on the call's path and must be quick and never block (no
-    I/O): record in memory and persist in :meth:`finish`.
+    I/O): record in memory or hand writes to a background writer; :meth:`finish` persists
+    what is left.
     """
 
     def instructions(self) -> str:
@@ -100,7 +106,8 @@ class CallObserver(Protocol):
 
 class CallObservers(Protocol):
     async def start(self, context: CallContext) -> CallObserver:
-        """Begin following a call (may look the caller up). Raises on failure."""
+        """Begin following a call (may look the caller up). Raises DuplicateCall for a CallSid
+        that already has a record, anything else on failure."""
         ...
 
 

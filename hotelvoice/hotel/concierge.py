@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import attrs
+import trio
 
 from hotelvoice.calls.ports import CallContext, ToolOutcome, TransferRequest
 from hotelvoice.clock import utc_now
@@ -35,6 +36,10 @@ from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
 log = logging.getLogger(__name__)
 
 MAX_SMS_CHARS = 1600
+# Of a payment link's deadline, what is kept back to release the hold if the link fails.
+RELEASE_RESERVE_S = 1.0
+RELEASE_SHARE = 0.25  # ... at most this share of the time left, for short deadlines
+RELEASE_WAIT_S = 1.0  # how long a release waits for the store, even past the deadline
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 InfoTopic = Literal["check_in", "check_out", "pets", "location", "amenities", "policies", "contact"]
 
@@ -252,35 +257,59 @@ class Concierge:
             f"{prop.name}: {room_type}, {check_in.isoformat()} to {check_out.isoformat()}"
             f" ({(check_out - check_in).days} nights), {guest_name}"
         )
+        # The link must be made and recorded before the tool's deadline, with time left to
+        # give the room back if it is not: no hold is left behind without its link.
+        deadline = trio.current_effective_deadline()
+        left = deadline - trio.current_time()
+        problem = "The payment system did not answer in time"
         try:
-            link = await self.payments.create(
-                amount_cents=hold.grand_total_cents,
-                currency=hold.currency,
-                description=description,
-                metadata={"hold_id": hold.id, "property": prop.id, "call_sid": context.call_sid},
-                now=context.now,
-                expires_at=hold.expires_at,
-            )
+            with trio.move_on_at(deadline - min(RELEASE_RESERVE_S, left * RELEASE_SHARE)):
+                link = await self.payments.create(
+                    amount_cents=hold.grand_total_cents,
+                    currency=hold.currency,
+                    description=description,
+                    metadata={
+                        "hold_id": hold.id,
+                        "property": prop.id,
+                        "call_sid": context.call_sid,
+                    },
+                    now=context.now,
+                    expires_at=hold.expires_at,
+                )
+                await self.store.record_payment_link(
+                    token=link.token,
+                    property_id=prop.id,
+                    hold_id=hold.id,
+                    amount_cents=hold.grand_total_cents,
+                    currency=hold.currency,
+                    description=description,
+                    url=link.url,
+                    provider=link.provider,
+                    provider_id=link.provider_id,
+                    expires_at=link.expires_at,
+                    now=context.now,
+                )
+                problem = ""
         except PaymentError as exc:
             log.warning("call %s: payment link failed: %s", context.call_sid, exc)
-            await self.store.release_hold(hold.id)
+            problem = "The payment system is not answering"
+        except BaseException:
+            # Cancelled from outside (the call ended) or the store failed: give the room back.
+            await self._release(context, hold.id)
+            raise
+        if problem:
+            if "in time" in problem:
+                log.warning("call %s: payment link timed out", context.call_sid)
+            released = await self._release(context, hold.id)
+            held = (
+                "the room is not held"
+                if released
+                else f"the room may stay held for up to {prop.hold_minutes} minutes"
+            )
             raise ToolError(
-                "The payment system is not answering; the room is not held. Offer to save "
-                "their details with create_lead so the team can call back."
-            ) from None
-        await self.store.record_payment_link(
-            token=link.token,
-            property_id=prop.id,
-            hold_id=hold.id,
-            amount_cents=hold.grand_total_cents,
-            currency=hold.currency,
-            description=description,
-            url=link.url,
-            provider=link.provider,
-            provider_id=link.provider_id,
-            expires_at=link.expires_at,
-            now=context.now,
-        )
+                f"{problem}; {held}. Offer to save their details with create_lead so the "
+                "team can call back."
+            )
         minutes = round((hold.expires_at - context.now).total_seconds() / 60)
         answer: dict[str, Any] = {
             "hold_id": hold.id,
@@ -301,6 +330,20 @@ class Concierge:
         answer["sms_status"] = status
         answer["sent_to"] = number
         return answer
+
+    async def _release(self, context: ToolContext, hold_id: str) -> bool:
+        """Gives a hold back, even past the tool's deadline (shielded, at most RELEASE_WAIT_S).
+        Waits on the store; returns whether it is released. Never raises."""
+        with trio.CancelScope(shield=True), trio.move_on_after(RELEASE_WAIT_S):
+            try:
+                await self.store.release_hold(hold_id)
+                log.info("call %s: hold %s released", context.call_sid, hold_id)
+                return True
+            except Exception:
+                log.exception("call %s: hold %s could not be released", context.call_sid, hold_id)
+                return False
+        log.error("call %s: hold %s could not be released in time", context.call_sid, hold_id)
+        return False
 
     # ------------------------------------------------------------------ people and messages
 

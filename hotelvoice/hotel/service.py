@@ -24,8 +24,9 @@ from hotelvoice.config import Settings
 from hotelvoice.hotel.concierge import Concierge
 from hotelvoice.hotel.conversation import property_instructions
 from hotelvoice.hotel.payments import LocalPaymentLinks, PaymentLinks, StripePaymentLinks
-from hotelvoice.hotel.records import CallRecords
+from hotelvoice.hotel.records import CallRecords, RecordWriter
 from hotelvoice.hotel.store import AsyncStore
+from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook, load_property_book
 from hotelvoice.telephony.rest import TwilioRest
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # The registry's own deadline sits inside the bridge's, so its clearer message wins.
 TOOL_DEADLINE_MARGIN_S = 1.0
+INTERRUPTED = "interrupted by restart"
 
 
 @attrs.frozen
@@ -58,6 +60,7 @@ class HotelService:
         self.store = store
         self.concierge = concierge
         self.records = records
+        self.writer = records.writer
         self.local_links = local_links
         self.clock = clock
 
@@ -69,18 +72,36 @@ class HotelService:
         book: PropertyBook | None = None,
         http: httpx.AsyncClient,
         rest: TwilioRest | None,
+        nursery: trio.Nursery,
+        metrics: Metrics | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> HotelService:
-        """Waits for the property file, the store's migration and the seeding (in threads).
+        """Waits for the property file, the store's migration and the seeding (in threads),
+        closes the calls a crash left open, and starts the call-record writer in ``nursery``
+        (:meth:`aclose` stops it).
 
         Raises ConfigError for a bad property file, StoreError for an unusable database.
         """
+        metrics = metrics if metrics is not None else Metrics()
         if book is None:
             book = await trio.to_thread.run_sync(load_property_book, settings)
         store = await AsyncStore.open(settings.db_path)
         now = clock()
         for prop in book.properties:
             await store.seed_property(prop, prop.today(now))
+        # A call still open now was cut by a crash (this process has taken no call yet). This
+        # assumes one hotelvoice instance per database: another's live calls would be closed.
+        interrupted = await store.close_interrupted_calls(reason=INTERRUPTED, now=now)
+        if interrupted:
+            metrics.incr("hotelvoice_calls_interrupted_total", len(interrupted))
+            log.warning(
+                "%d call record%s left open by an earlier process closed as %r",
+                len(interrupted),
+                "" if len(interrupted) == 1 else "s",
+                INTERRUPTED,
+            )
+        writer = RecordWriter(store, metrics)
+        await nursery.start(writer.run)
         local_links: LocalPaymentLinks | None = None
         payments: PaymentLinks
         if settings.stripe_api_key:
@@ -97,7 +118,7 @@ class HotelService:
         concierge = Concierge(
             book=book, store=store, payments=payments, rest=rest, timeout_s=timeout, clock=clock
         )
-        records = CallRecords(book, store, clock=clock)
+        records = CallRecords(book, store, writer, clock=clock)
         log.info(
             "hotel: %d propert%s (%s), store %s, payment links via %s",
             len(book.properties),
@@ -116,7 +137,11 @@ class HotelService:
         )
 
     async def aclose(self) -> None:
-        await self.store.aclose()
+        """Waits for the record writer to empty its queue (bounded), then closes the store."""
+        try:
+            await self.writer.aclose()
+        finally:
+            await self.store.aclose()
 
     def instructions(self, context: CallContext) -> str:
         """Instructions when no call record could be started (the store is down)."""

@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import sqlite3
 import threading
+import time
 import types
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -216,6 +218,15 @@ class StoreError(Exception):
     """Something the store refuses: a newer schema, a closed store, an unusable hold."""
 
 
+class StoreBusyError(StoreError):
+    """The database stayed locked (another writer) for as long as the caller could wait;
+    nothing was written."""
+
+
+class DuplicateCallError(StoreError):
+    """A call record already exists under that call_sid (a reused or replayed CallSid)."""
+
+
 class NotFoundError(StoreError, LookupError):
     """No row with that id (hold, reservation, payment link, SMS, call or property)."""
 
@@ -393,6 +404,41 @@ class CallRecord:
     turns: tuple[CallTurn, ...]
 
 
+# What the call-record writer batches into :meth:`Store.write_call_records`.
+
+
+@attrs.frozen
+class CallStarted:
+    call_sid: str
+    property_id: str
+    caller: str
+    dialed: str
+    at: dt.datetime
+
+
+@attrs.frozen
+class TurnAdded:
+    call_sid: str
+    role: str
+    text: str
+    at: dt.datetime
+    tool_name: str | None = None
+    tool_arguments: str | None = None
+    tool_result: str | None = None
+
+
+@attrs.frozen
+class CallFinished:
+    call_sid: str
+    summary: str
+    end_reason: str | None
+    guest: Mapping[str, Any]
+    at: dt.datetime
+
+
+RecordWrite = CallStarted | TurnAdded | CallFinished
+
+
 @attrs.frozen
 class _Inventory:
     """The stored facts about a property that availability needs."""
@@ -444,6 +490,10 @@ class Store:
         """Wraps an already configured and migrated connection; use :meth:`open`."""
         self._conn: sqlite3.Connection | None = connection
         self._lock = threading.Lock()
+        # Reads go through a second connection when there is one (a file database, in WAL
+        # mode): a write waiting for another process's lock then holds up no read.
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = self._lock
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
@@ -468,10 +518,14 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             _migrate(conn)
+            reader = None if str(path) in ("", ":memory:") else _reader(path)
         except BaseException:
             conn.close()
             raise
-        return cls(conn)
+        store = cls(conn)
+        if reader is not None:
+            store._reader, store._read_lock = reader, threading.Lock()
+        return store
 
     def close(self) -> None:
         """Closes the connection; waits for a method running in another thread. Idempotent."""
@@ -479,6 +533,10 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def __enter__(self) -> Self:
         return self
@@ -999,20 +1057,19 @@ class Store:
     def start_call(
         self, *, call_sid: str, property_id: str, caller: str, dialed: str, now: dt.datetime
     ) -> None:
-        """Records a call's start; a repeat for the same ``call_sid`` changes nothing.
+        """Records a call's start.
 
-        Raises NotFoundError for an unknown property.
+        Raises DuplicateCallError if ``call_sid`` already has a record (a reused CallSid must
+        not add to another call's record), NotFoundError for an unknown property.
         """
         with self._write() as conn:
-            _require_property(conn, property_id)
-            conn.execute(
-                """
-                INSERT INTO calls (call_sid, property_id, caller, dialed, started_at)
-                VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (call_sid) DO NOTHING
-                """,
-                (call_sid, property_id, caller, dialed, _ts(now)),
-            )
+            _start_call(conn, CallStarted(call_sid, property_id, caller, dialed, now))
+
+    def call_exists(self, call_sid: str) -> bool:
+        """Whether ``call_sid`` has a call record (a read: not blocked by another writer)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT 1 FROM calls WHERE call_sid = ?", (call_sid,)).fetchone()
+        return row is not None
 
     def add_turn(
         self,
@@ -1026,31 +1083,9 @@ class Store:
         now: dt.datetime,
     ) -> CallTurn:
         """Appends a turn to a started call. Raises NotFoundError, ValueError for the role."""
-        if role not in TURN_ROLES:
-            raise ValueError(f"a turn's role is one of {', '.join(TURN_ROLES)}, not {role!r}")
         with self._write() as conn:
-            _one(conn, "call", "SELECT call_sid FROM calls WHERE call_sid = ?", call_sid)
-            (seq,) = conn.execute(
-                "SELECT coalesce(max(seq), 0) + 1 FROM call_turns WHERE call_sid = ?", (call_sid,)
-            ).fetchone()
-            conn.execute(
-                """
-                INSERT INTO call_turns (call_sid, seq, role, text, tool_name, tool_arguments,
-                    tool_result, at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (call_sid, seq, role, text, tool_name, tool_arguments, tool_result, _ts(now)),
-            )
-            return _from_row(
-                CallTurn,
-                _one(
-                    conn,
-                    "call turn",
-                    "SELECT * FROM call_turns WHERE call_sid = ? AND seq = ?",
-                    call_sid,
-                    seq,
-                ),
-            )
+            turn = TurnAdded(call_sid, role, text, now, tool_name, tool_arguments, tool_result)
+            return _add_turn(conn, turn)
 
     def finish_call(
         self,
@@ -1066,16 +1101,60 @@ class Store:
         Values JSON cannot hold are stored as their ``str()``. Calling it again overwrites.
         Raises NotFoundError for an unknown call.
         """
-        guest_json = json.dumps(dict(guest), ensure_ascii=False, sort_keys=True, default=str)
         with self._write() as conn:
-            _one(conn, "call", "SELECT call_sid FROM calls WHERE call_sid = ?", call_sid)
+            _finish_call(conn, CallFinished(call_sid, summary, end_reason, guest, now))
+
+    def write_call_records(
+        self, writes: Sequence[RecordWrite]
+    ) -> tuple[tuple[RecordWrite, str], ...]:
+        """Writes a batch of call-record changes in order, in one transaction.
+
+        Each change has its own savepoint: one that cannot be written (a duplicate call, an
+        unknown call or property, a bad role) is left out and returned with its reason, and so
+        is every later change to a call whose start was refused. Raises StoreBusyError (nothing
+        written) when the database stayed locked for the whole wait.
+        """
+        refused: list[tuple[RecordWrite, str]] = []
+        refused_calls: set[str] = set()
+        with self._write() as conn:
+            for write in writes:
+                if write.call_sid in refused_calls:
+                    refused.append((write, "the call's record was refused"))
+                    continue
+                conn.execute("SAVEPOINT record_write")
+                try:
+                    if isinstance(write, CallStarted):
+                        _start_call(conn, write)
+                    elif isinstance(write, TurnAdded):
+                        _add_turn(conn, write)
+                    else:
+                        _finish_call(conn, write)
+                except (StoreError, ValueError, sqlite3.IntegrityError) as exc:
+                    if isinstance(exc, StoreBusyError):
+                        raise
+                    conn.execute("ROLLBACK TO record_write")
+                    refused.append((write, str(exc)))
+                    if isinstance(write, CallStarted):
+                        refused_calls.add(write.call_sid)
+                finally:
+                    conn.execute("RELEASE record_write")
+        return tuple(refused)
+
+    def close_interrupted_calls(self, *, reason: str, now: dt.datetime) -> tuple[str, ...]:
+        """Ends every call still open (no ``ended_at``) with ``reason``; returns their sids.
+
+        For start-up after a crash: it assumes one hotelvoice instance per database, since a
+        live call of another instance would be closed too.
+        """
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT call_sid FROM calls WHERE ended_at IS NULL ORDER BY started_at, call_sid"
+            ).fetchall()
             conn.execute(
-                """
-                UPDATE calls SET ended_at = ?, summary = ?, end_reason = ?, guest = ?
-                WHERE call_sid = ?
-                """,
-                (_ts(now), summary, end_reason, guest_json, call_sid),
+                "UPDATE calls SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL",
+                (_ts(now), reason),
             )
+        return tuple(row["call_sid"] for row in rows)
 
     def call_record(self, call_sid: str) -> CallRecord | None:
         """The call with its turns in order, or None."""
@@ -1103,18 +1182,18 @@ class Store:
     def _write(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes SQLite's write lock up front, so a read-check-write (a hold) cannot
         # interleave with another connection's; the thread lock does the same within this one.
-        with self._lock:
+        with _holding(self._lock):
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            _begin(conn, "BEGIN IMMEDIATE")
             with _commit_or_rollback(conn):
                 yield conn
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         # One read transaction, so a multi-query answer comes from a single snapshot.
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN DEFERRED")
+        with _holding(self._read_lock):
+            conn = self._reader if self._reader is not None else self._connection()
+            _begin(conn, "BEGIN DEFERRED")
             with _commit_or_rollback(conn):
                 yield conn
 
@@ -1127,10 +1206,19 @@ class Store:
 
 
 class _InThread(Generic[_P, _R]):
-    """An AsyncStore method: the Store method of the same name, run in a worker thread."""
+    """An AsyncStore method: the Store method of the same name, run in a worker thread.
 
-    def __init__(self, method: Callable[Concatenate[Store, _P], _R]) -> None:
+    It waits for the database at most until the caller's deadline (the innermost cancel
+    scope's): a write that could not start by then raises nothing to the caller but the
+    deadline's own cancellation, and wrote nothing. A read (``reads=True``) is also abandoned
+    to its thread when cancelled, since it changes nothing.
+    """
+
+    def __init__(
+        self, method: Callable[Concatenate[Store, _P], _R], *, reads: bool = False
+    ) -> None:
         self._method = method
+        self._reads = reads
         self.__doc__ = method.__doc__
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
@@ -1153,12 +1241,27 @@ class _InThread(Generic[_P, _R]):
         # Looked up by name on the instance, so a Store subclass's override is what runs;
         # self._method only carries the signature for type checkers.
         method: Callable[_P, _R] = getattr(instance.sync, self._name)
-        limiter = instance.limiter
+        reads = self._reads
+        limiter = instance.read_limiter if reads else instance.limiter
 
         async def in_thread(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            # Not abandoned on cancellation: a started write finishes and its result is known
-            # to have happened; a call still waiting for the limiter is cancelled cleanly.
-            return await trio.to_thread.run_sync(lambda: method(*args, **kwargs), limiter=limiter)
+            deadline = trio.current_effective_deadline()
+            wait = None if deadline == math.inf else max(deadline - trio.current_time(), 0.0)
+
+            def run() -> _R:
+                with waiting_at_most(wait):
+                    return method(*args, **kwargs)
+
+            try:
+                # A write is not abandoned: once started it finishes, and what it did is
+                # known. It cannot overrun the deadline by much, since its waits end there.
+                return await trio.to_thread.run_sync(run, limiter=limiter, abandon_on_cancel=reads)
+            except StoreBusyError:
+                if wait is None:
+                    raise
+                # The wait ended with the caller's deadline: let that deadline say so.
+                await trio.sleep_until(deadline)
+                raise
 
         in_thread.__name__ = in_thread.__qualname__ = self._name
         in_thread.__doc__ = self.__doc__
@@ -1168,14 +1271,17 @@ class _InThread(Generic[_P, _R]):
 class AsyncStore:
     """:class:`Store`'s methods as coroutines, each run in a worker thread.
 
-    Calls queue on one ``trio.CapacityLimiter`` (the store serialises them anyway), so a
+    Writes queue on one ``trio.CapacityLimiter`` (the store serialises them anyway), so a
     burst of calls occupies one worker thread and a cancelled caller that is still queued
-    never touches the database. Make one with :meth:`open` or around a Store.
+    never touches the database; reads queue on another, so a write waiting for a locked
+    database holds up no read. Every call waits for SQLite at most until its caller's deadline
+    (see :class:`_InThread`). Make one with :meth:`open` or around a Store.
     """
 
     def __init__(self, store: Store) -> None:
         self.sync = store  # for startup code that is allowed to block, e.g. seeding
         self.limiter = trio.CapacityLimiter(1)
+        self.read_limiter = trio.CapacityLimiter(1)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> AsyncStore:
@@ -1184,7 +1290,8 @@ class AsyncStore:
 
     async def aclose(self) -> None:
         """Waits for queued calls, then closes the store."""
-        await trio.to_thread.run_sync(self.sync.close, limiter=self.limiter)
+        async with self.read_limiter:
+            await trio.to_thread.run_sync(self.sync.close, limiter=self.limiter)
 
     async def __aenter__(self) -> Self:
         return self
@@ -1193,30 +1300,33 @@ class AsyncStore:
         await self.aclose()
 
     seed_property = _InThread(Store.seed_property)
-    availability = _InThread(Store.availability)
+    availability = _InThread(Store.availability, reads=True)
     hold_room = _InThread(Store.hold_room)
-    get_hold = _InThread(Store.get_hold)
+    get_hold = _InThread(Store.get_hold, reads=True)
     release_hold = _InThread(Store.release_hold)
     confirm_hold = _InThread(Store.confirm_hold)
     cancel_reservation = _InThread(Store.cancel_reservation)
-    get_reservation = _InThread(Store.get_reservation)
-    reservations_for_phone = _InThread(Store.reservations_for_phone)
+    get_reservation = _InThread(Store.get_reservation, reads=True)
+    reservations_for_phone = _InThread(Store.reservations_for_phone, reads=True)
     create_lead = _InThread(Store.create_lead)
-    leads = _InThread(Store.leads)
-    leads_for_phone = _InThread(Store.leads_for_phone)
+    leads = _InThread(Store.leads, reads=True)
+    leads_for_phone = _InThread(Store.leads_for_phone, reads=True)
     record_payment_link = _InThread(Store.record_payment_link)
-    payment_link = _InThread(Store.payment_link)
+    payment_link = _InThread(Store.payment_link, reads=True)
     mark_payment_link = _InThread(Store.mark_payment_link)
     enqueue_sms = _InThread(Store.enqueue_sms)
     update_sms = _InThread(Store.update_sms)
-    sms_outbox = _InThread(Store.sms_outbox)
+    sms_outbox = _InThread(Store.sms_outbox, reads=True)
     create_callback = _InThread(Store.create_callback)
-    callbacks = _InThread(Store.callbacks)
+    callbacks = _InThread(Store.callbacks, reads=True)
     start_call = _InThread(Store.start_call)
+    call_exists = _InThread(Store.call_exists, reads=True)
     add_turn = _InThread(Store.add_turn)
     finish_call = _InThread(Store.finish_call)
-    call_record = _InThread(Store.call_record)
-    calls_for_phone = _InThread(Store.calls_for_phone)
+    write_call_records = _InThread(Store.write_call_records)
+    close_interrupted_calls = _InThread(Store.close_interrupted_calls)
+    call_record = _InThread(Store.call_record, reads=True)
+    calls_for_phone = _InThread(Store.calls_for_phone, reads=True)
 
 
 # --- migrations
@@ -1255,11 +1365,83 @@ def _statements(script: str) -> Iterator[str]:
 def _commit_or_rollback(conn: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if _is_busy(exc):
+            raise StoreBusyError("the database is locked by another writer") from exc
+        raise
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+
+
+# --- waiting: how long a store method may wait for the store's lock and SQLite's
+
+_waits = threading.local()
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float | None) -> Iterator[None]:
+    """On this thread, store methods in the block wait at most ``seconds`` in all (for the
+    store's lock, then SQLite's busy lock) before raising StoreBusyError; None: the default
+    busy timeout for each."""
+    previous = getattr(_waits, "until", None)
+    _waits.until = None if seconds is None else time.monotonic() + max(seconds, 0.0)
+    try:
+        yield
+    finally:
+        _waits.until = previous
+
+
+def _wait_left() -> float:
+    until: float | None = getattr(_waits, "until", None)
+    if until is None:
+        return BUSY_TIMEOUT_MS / 1000
+    return max(until - time.monotonic(), 0.0)
+
+
+@contextlib.contextmanager
+def _holding(lock: threading.Lock) -> Iterator[None]:
+    if not lock.acquire(timeout=_wait_left()):
+        raise StoreBusyError("the store is busy with another write")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _begin(conn: sqlite3.Connection, statement: str) -> None:
+    # The busy timeout is the connection's; each transaction sets what its caller has left.
+    conn.execute(f"PRAGMA busy_timeout = {int(_wait_left() * 1000)}")
+    try:
+        conn.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise StoreBusyError("the database is locked by another writer") from exc
+        raise
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _reader(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 # --- availability
@@ -1528,4 +1710,66 @@ def _call_record(conn: sqlite3.Connection, row: sqlite3.Row) -> CallRecord:
         row,
         guest=types.MappingProxyType(guest),
         turns=tuple(_from_row(CallTurn, turn) for turn in turns),
+    )
+
+
+def _start_call(conn: sqlite3.Connection, start: CallStarted) -> None:
+    _require_property(conn, start.property_id)
+    if conn.execute("SELECT 1 FROM calls WHERE call_sid = ?", (start.call_sid,)).fetchone():
+        raise DuplicateCallError(f"call {start.call_sid!r} already has a record")
+    conn.execute(
+        """
+        INSERT INTO calls (call_sid, property_id, caller, dialed, started_at)
+        VALUES (?, ?, ?, ?, ?)
+        """,
+        (start.call_sid, start.property_id, start.caller, start.dialed, _ts(start.at)),
+    )
+
+
+def _add_turn(conn: sqlite3.Connection, turn: TurnAdded) -> CallTurn:
+    if turn.role not in TURN_ROLES:
+        raise ValueError(f"a turn's role is one of {', '.join(TURN_ROLES)}, not {turn.role!r}")
+    call_sid = turn.call_sid
+    _one(conn, "call", "SELECT call_sid FROM calls WHERE call_sid = ?", call_sid)
+    (seq,) = conn.execute(
+        "SELECT coalesce(max(seq), 0) + 1 FROM call_turns WHERE call_sid = ?", (call_sid,)
+    ).fetchone()
+    conn.execute(
+        """
+        INSERT INTO call_turns (call_sid, seq, role, text, tool_name, tool_arguments,
+            tool_result, at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            call_sid,
+            seq,
+            turn.role,
+            turn.text,
+            turn.tool_name,
+            turn.tool_arguments,
+            turn.tool_result,
+            _ts(turn.at),
+        ),
+    )
+    return _from_row(
+        CallTurn,
+        _one(
+            conn,
+            "call turn",
+            "SELECT * FROM call_turns WHERE call_sid = ? AND seq = ?",
+            call_sid,
+            seq,
+        ),
+    )
+
+
+def _finish_call(conn: sqlite3.Connection, finish: CallFinished) -> None:
+    guest_json = json.dumps(dict(finish.guest), ensure_ascii=False, sort_keys=True, default=str)
+    _one(conn, "call", "SELECT call_sid FROM calls WHERE call_sid = ?", finish.call_sid)
+    conn.execute(
+        """
+        UPDATE calls SET ended_at = ?, summary = ?, end_reason = ?, guest = ?
+        WHERE call_sid = ?
+        """,
+        (_ts(finish.at), finish.summary, finish.end_reason, guest_json, finish.call_sid),
     )

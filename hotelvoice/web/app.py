@@ -204,7 +204,12 @@ def create_app(
             registry = tools
         elif hotel:
             runtime.hotel = await HotelService.open(
-                settings, book=book, http=runtime.http, rest=rest
+                settings,
+                book=book,
+                http=runtime.http,
+                rest=rest,
+                nursery=app.nursery,
+                metrics=metrics,
             )
             registry = runtime.hotel.concierge.registry
         else:

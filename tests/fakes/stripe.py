@@ -30,6 +30,7 @@ class FakeStripe:
     prices: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     links: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     fail_with: int | None = None
+    stall: bool = False  # take requests and never answer them (Stripe not answering)
 
     def build_app(self) -> QuartTrio:
         app = QuartTrio(__name__)
@@ -38,6 +39,8 @@ class FakeStripe:
             form = (await request.form).to_dict()
             ok = request.headers.get("Authorization") == f"Bearer {self.api_key}"
             self.requests.append((request.path, form, ok))
+            if self.stall:
+                await trio.sleep_forever()
             return form, ok
 
         @app.post("/v1/prices")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from hotelvoice.hotel.store import AsyncStore
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.properties.model import Property, RoomType
 from hotelvoice.telephony.rest import TwilioRest
+from tests.fakes.stripe import start_fake_stripe
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
 
 NOW = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)  # 10:00 in Los Angeles, a Wednesday
@@ -267,6 +270,73 @@ async def test_a_payment_failure_releases_the_hold(
         "sunset", dt.date(2026, 12, 1), dt.date(2026, 12, 3), 3, now=NOW
     )
     assert [offer.room_type for offer in offers.offers] == ["suite"]
+
+
+async def test_stripe_not_answering_releases_the_hold_and_says_so(
+    store: AsyncStore, http: httpx.AsyncClient, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    stripe = await start_fake_stripe(nursery, api_key="sk_test_x")
+    stripe.stall = True
+    concierge = Concierge(
+        book=PropertyBook((SUNSET,)),
+        store=store,
+        payments=StripePaymentLinks(http, "sk_test_x", stripe.base_url),
+        rest=None,
+        timeout_s=0.5,  # real time: the store's threads and the socket are real
+        clock=lambda: NOW,
+    )
+    with trio.fail_after(10):  # a bound on a hang, far above the deadline
+        answer = await run(
+            concierge,
+            "generate_payment_link",
+            room_type="suite",
+            check_in="2026-12-01",
+            check_out="2026-12-03",
+            adults=2,
+            guest_name="Ada",
+        )
+    assert "did not answer in time; the room is not held" in answer["error"]
+    assert [path for path, _, _ in stripe.requests] == ["/v1/prices"]  # it stalled, not failed
+    with sqlite3.connect(tmp_path / "hotel.db") as conn:
+        holds = conn.execute("SELECT status FROM holds").fetchall()
+    assert holds == [("released",)]
+    offers = await store.availability(
+        "sunset", dt.date(2026, 12, 1), dt.date(2026, 12, 3), 3, now=NOW
+    )
+    assert [offer.room_type for offer in offers.offers] == ["suite"]
+
+
+async def test_a_locked_database_does_not_stretch_a_tools_deadline(
+    store: AsyncStore, tmp_path: Path
+) -> None:
+    concierge = Concierge(
+        book=PropertyBook((SUNSET,)),
+        store=store,
+        payments=LocalPaymentLinks(b"s" * 32, "https://hotel.example.com"),
+        rest=None,
+        timeout_s=0.5,  # real time: a locked SQLite is waited on in a thread
+        clock=lambda: NOW,
+    )
+    stay = {"check_in": "2026-12-01", "check_out": "2026-12-03", "adults": 2}
+    with contextlib.closing(sqlite3.connect(tmp_path / "hotel.db")) as other:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock throughout
+        with trio.fail_after(5):  # a bound on a hang (the busy timeout was 5 s per write)
+            lead = await run(concierge, "create_lead", name="Ada", **stay)
+            held = await run(
+                concierge, "generate_payment_link", room_type="suite", guest_name="Ada", **stay
+            )
+            # A read is not held up by the lock (WAL) nor by the writes that waited on it.
+            seen = await run(concierge, "check_availability", **stay)
+        assert "create_lead timed out after 0.5 s" in lead["error"]
+        assert "generate_payment_link timed out after 0.5 s" in held["error"]
+        assert seen["available"] is True
+        other.execute("ROLLBACK")
+    # Nothing that timed out was written behind the tool's back, and the store works.
+    assert await store.leads("sunset") == ()
+    with sqlite3.connect(tmp_path / "hotel.db") as conn:
+        assert conn.execute("SELECT count(*) FROM holds").fetchone() == (0,)
+    saved = await run(concierge, "create_lead", name="Ada", **stay)
+    assert saved["saved"] is True
 
 
 async def test_transfer_goes_to_the_department_or_the_front_desk(concierge: Concierge) -> None:

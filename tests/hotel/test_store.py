@@ -20,13 +20,19 @@ from hotelvoice.hotel.store import (
     MIGRATIONS,
     AsyncStore,
     AvailabilityError,
+    CallFinished,
+    CallStarted,
+    DuplicateCallError,
     Hold,
     HoldError,
     Lead,
     NotFoundError,
     SoldOutError,
     Store,
+    StoreBusyError,
     StoreError,
+    TurnAdded,
+    waiting_at_most,
 )
 from hotelvoice.properties.model import Property, RoomType
 
@@ -781,9 +787,10 @@ def test_call_records_keep_turns_in_order_and_guest_info(store: Store) -> None:
     store.start_call(
         call_sid="CA1", property_id="seaside", caller="+15550001", dialed="+15551000", now=NOW
     )
-    store.start_call(
-        call_sid="CA1", property_id="seaside", caller="+1999", dialed="+1999", now=minutes(9)
-    )
+    with pytest.raises(DuplicateCallError, match="CA1"):
+        store.start_call(
+            call_sid="CA1", property_id="seaside", caller="+1999", dialed="+1999", now=minutes(9)
+        )
     store.add_turn("CA1", role="caller", text="Do you have a king room?", now=minutes(1))
     store.add_turn(
         "CA1",
@@ -850,6 +857,94 @@ def test_turns_need_a_started_call_and_a_known_role(store: Store) -> None:
     store.start_call(call_sid="CA9", property_id="seaside", caller="+1", dialed="+1", now=NOW)
     with pytest.raises(ValueError, match="role"):
         store.add_turn("CA9", role="system", text="hello", now=NOW)
+
+
+def test_a_batch_of_record_writes_keeps_what_it_can(store: Store) -> None:
+    store.start_call(call_sid="CAold", property_id="seaside", caller="+1", dialed="+1", now=NOW)
+    refused = store.write_call_records(
+        [
+            CallStarted("CA1", "seaside", "+15550001", "+15551000", NOW),
+            TurnAdded("CA1", "caller", "Hello?", minutes(1)),
+            CallStarted("CAold", "seaside", "+1999", "+1999", NOW),  # a reused CallSid
+            TurnAdded("CAold", "caller", "Not my call", minutes(1)),
+            TurnAdded("CA1", "robot", "beep", minutes(1)),
+            TurnAdded("CA1", "assistant", "Hi!", minutes(2)),
+            CallFinished("CA1", "A short call.", "caller hung up", {"name": "Ada"}, minutes(3)),
+        ]
+    )
+    assert [(type(write).__name__, write.call_sid) for write, _ in refused] == [
+        ("CallStarted", "CAold"),
+        ("TurnAdded", "CAold"),
+        ("TurnAdded", "CA1"),
+    ]
+    assert "already has a record" in refused[0][1]
+    assert "role" in refused[2][1]
+    record = store.call_record("CA1")
+    assert record is not None
+    assert [(turn.seq, turn.text) for turn in record.turns] == [(1, "Hello?"), (2, "Hi!")]
+    assert (record.ended_at, record.end_reason, dict(record.guest)) == (
+        minutes(3),
+        "caller hung up",
+        {"name": "Ada"},
+    )
+    old = store.call_record("CAold")
+    assert old is not None and old.turns == () and old.caller == "+1"
+
+
+def test_calls_left_open_are_closed_as_interrupted(store: Store) -> None:
+    for sid in ("CA1", "CA2", "CA3"):
+        store.start_call(call_sid=sid, property_id="seaside", caller="+1", dialed="+1", now=NOW)
+    store.finish_call("CA2", summary="done", end_reason="goodbye", guest={}, now=minutes(1))
+    closed = store.close_interrupted_calls(reason="interrupted by restart", now=minutes(5))
+    assert closed == ("CA1", "CA3")
+    assert [(c.call_sid, c.end_reason, c.ended_at) for c in store.calls_for_phone("+1")] == [
+        ("CA1", "interrupted by restart", minutes(5)),
+        ("CA2", "goodbye", minutes(1)),
+        ("CA3", "interrupted by restart", minutes(5)),
+    ]
+    assert store.close_interrupted_calls(reason="again", now=minutes(6)) == ()
+
+
+def test_a_locked_database_refuses_writes_within_the_wait_and_still_reads(
+    store: Store, db_path: Path
+) -> None:
+    store.start_call(call_sid="CA1", property_id="seaside", caller="+1", dialed="+1", now=NOW)
+    with raw(db_path) as other:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with waiting_at_most(0.05), pytest.raises(StoreBusyError):
+            store.add_turn("CA1", role="caller", text="lost?", now=NOW)
+        # WAL: readers are not blocked by a writer.
+        with waiting_at_most(0.05):
+            assert store.call_exists("CA1")
+            assert store.availability("seaside", day(1), day(2), 2, now=NOW).offers
+        other.execute("ROLLBACK")
+    record = store.call_record("CA1")
+    assert record is not None and record.turns == ()
+    store.add_turn("CA1", role="caller", text="kept", now=NOW)
+    assert [turn.text for turn in store.calls_for_phone("+1")[0].turns] == ["kept"]
+
+
+async def test_an_async_write_gives_up_at_its_callers_deadline(db_path: Path) -> None:
+    async with await AsyncStore.open(db_path) as store:
+        await store.seed_property(PROP, START)
+        with raw(db_path) as other:
+            other.execute("BEGIN IMMEDIATE")
+            # A bound of 20 times the deadline: the old store waited its full busy timeout.
+            with trio.fail_after(5.0):
+                with trio.move_on_after(0.25) as scope:
+                    await store.hold_room(
+                        "seaside", "king", day(1), day(2), 2, guest_name="Ada", phone=None, now=NOW
+                    )
+                assert scope.cancelled_caught
+                # Reads are not held up by the writer stuck behind the lock.
+                assert await store.call_exists("CA1") is False
+            other.execute("ROLLBACK")
+        with raw(db_path) as check:
+            assert check.execute("SELECT count(*) FROM holds").fetchone() == (0,)
+        made = await store.hold_room(
+            "seaside", "king", day(1), day(2), 2, guest_name="Ada", phone=None, now=NOW
+        )
+        assert made.status == "held"
 
 
 # --- the async face
