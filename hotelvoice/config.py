@@ -73,6 +73,9 @@ class Settings:
     transfer_timeout_s: float = _env("HOTELVOICE_TRANSFER_TIMEOUT", 15.0)
     stream_start_timeout_s: float = _env("HOTELVOICE_STREAM_START_TIMEOUT", 10.0)
     stream_token_ttl_s: float = _env("HOTELVOICE_STREAM_TOKEN_TTL", 60.0)
+    # On SIGTERM/SIGINT, how long live calls may go on before they are handed to the front
+    # desk: long enough for a typical concierge call to end on its own (web/drain.py).
+    drain_timeout_s: float = _env("HOTELVOICE_DRAIN_TIMEOUT", 120.0)
     # Bounds.
     # 5 s of caller audio while the model connects.
     inbound_buffer_frames: int = _env("HOTELVOICE_INBOUND_BUFFER_FRAMES", 250)

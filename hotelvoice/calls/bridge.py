@@ -15,6 +15,9 @@ lock), so concurrent senders cannot interleave frames and keep their order.
 
 Whatever ends the call (Twilio ``stop``, a dropped socket, a fatal model error, a deadline),
 the session moves to ``ended`` and the nursery is cancelled, so no task outlives the call.
+
+Every call in progress is in :class:`LiveCalls` (``CallServices.calls``) until its record is
+saved, so a shutdown can wait for the calls, hand them to the front desk, or end them.
 """
 
 from __future__ import annotations
@@ -91,9 +94,63 @@ class MediaSocket(Protocol):
         ...
 
 
+class LiveCalls:
+    """The calls in progress in this process, each until its record is saved (for a drain).
+
+    Single-threaded (the Trio loop). Once :meth:`hand_over_all` has been called, a call that
+    starts later is handed over as soon as it runs.
+    """
+
+    def __init__(self) -> None:
+        self._calls: set[Call] = set()
+        self._emptied: trio.Event | None = None
+        self.handing_over = False
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, call: Call) -> None:
+        self._calls.add(call)
+
+    def discard(self, call: Call) -> None:
+        self._calls.discard(call)
+        if not self._calls and self._emptied is not None:
+            self._emptied.set()
+            self._emptied = None
+
+    async def wait_empty(self) -> None:
+        """Wait until no call is in progress (every record saved); at once if none is."""
+        while self._calls:
+            if self._emptied is None:
+                self._emptied = trio.Event()
+            await self._emptied.wait()
+        await trio.lowlevel.checkpoint()
+
+    def hand_over_all(self) -> int:
+        """Ask every call, and every call that starts from now on, to hand its caller to the
+        front desk (``CallSession.hand_over``); returns how many calls were asked."""
+        self.handing_over = True
+        calls = list(self._calls)
+        for call in calls:
+            call.hand_over()
+        return len(calls)
+
+    def end_all(self, detail: str) -> int:
+        """End every call now (its record is still saved; closing the media socket lets
+        Twilio's TwiML tail dial the front desk); returns how many were ended."""
+        calls = [call for call in self._calls if not call.session.ended]
+        for call in calls:
+            call.end_now(detail)
+        return len(calls)
+
+
 @attrs.frozen
 class CallServices:
-    """What every call shares: settings, backends and process-wide state."""
+    """What every call shares: settings, backends and process-wide state.
+
+    ``front_desk`` names the number that takes a call's caller at shutdown (its property's
+    front desk); by default ``FRONT_DESK_PHONE``.
+    """
 
     settings: Settings
     metrics: Metrics
@@ -104,6 +161,13 @@ class CallServices:
     instructions: Callable[[CallContext], str]
     observers: CallObservers | None = None
     prestart_log: RateLimit = attrs.field(factory=_prestart_log_limit)
+    calls: LiveCalls = attrs.field(factory=LiveCalls)
+    front_desk: Callable[[CallContext], str | None] | None = None
+
+    def front_desk_for(self, context: CallContext) -> str | None:
+        if self.front_desk is None:
+            return self.settings.front_desk_phone
+        return self.front_desk(context)
 
 
 class _MediaSocketGone(Exception):
@@ -294,6 +358,7 @@ class Call:
         self._leg_scope = trio.CancelScope()
         self._pump_scope: trio.CancelScope | None = None
         self._link_open = False
+        self._handing_over = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -302,6 +367,7 @@ class Call:
         session = self.session
         self.metrics.incr("hotelvoice_calls_started_total")
         self.metrics.incr("hotelvoice_calls_active", 1)
+        self.services.calls.add(self)
         log.info("call %s: stream %s started", session.call_sid, session.stream_sid)
         try:
             # The model leg sits outside the tasks' nursery so that, when the call ends, its
@@ -312,6 +378,8 @@ class Call:
                     self._nursery = nursery
                     nursery.start_soon(self._watchdog)
                     nursery.start_soon(self._inbound)
+                    if self.services.calls.handing_over:  # started during the shutdown
+                        self.hand_over()
         finally:
             if not session.ended:
                 session.hang_up(EndReason.MEDIA_SOCKET_CLOSED)
@@ -331,6 +399,7 @@ class Call:
                 await self._finish_observer()
             finally:
                 self.metrics.incr("hotelvoice_calls_active", -1)
+                self.services.calls.discard(self)
                 # The machine's callback is a bound method of this call: dropping it breaks
                 # the cycle, so the call and its session are freed now, not by the collector.
                 session.machine.on_change = None
@@ -359,6 +428,25 @@ class Call:
             except Exception:
                 log.exception("call %s: the call record could not be saved", session.call_sid)
         self.metrics.incr("hotelvoice_call_record_failures_total", stage="finish")
+
+    def hand_over(self) -> None:
+        """Shutting down: the session hands the caller to the front desk (in the call's own
+        nursery; see ``CallSession.hand_over``). Once per call; nothing if it is over."""
+        if self._handing_over or self._nursery is None or self.session.ended:
+            return
+        self._handing_over = True
+        self._nursery.start_soon(self._hand_over)
+
+    async def _hand_over(self) -> None:
+        number = self.services.front_desk_for(self.context)
+        await self._perform(self.session.hand_over(number))
+
+    def end_now(self, detail: str) -> None:
+        """Shutting down in a hurry: end the call at once (its record is still saved)."""
+        if not self.session.ended:
+            log.warning("call %s: ended at shutdown (%s)", self.session.call_sid, detail)
+        self.session.finish(EndReason.SHUTDOWN, detail)
+        self._end_if_over()
 
     def _state_changed(self) -> None:
         self._state_change.set()

@@ -99,6 +99,10 @@ class Trigger(enum.StrEnum):
     TRANSFER_MODEL_LOST = "transfer_model_lost"
     TRANSFER_ACCEPTED = "transfer_accepted"
     TRANSFER_TIMEOUT = "transfer_timeout"
+    # shutting down (web/drain.py)
+    DRAIN = "drain"
+    SHUTDOWN = "shutdown"
+    HAND_OVER_NOW = "hand_over_now"
 
 
 class EndReason(enum.Enum):
@@ -121,6 +125,8 @@ class EndReason(enum.Enum):
     TRANSFER_FAILED = ("transfer", "transfer failed; TwiML fallback takes over")
     TRANSFER_TIMEOUT = ("transfer", "transfer did not complete in time")
     MEDIA_SOCKET_CLOSED = ("closed", "media socket closed", "media socket closed ({})")
+    DRAINED = ("drained", "handed over at shutdown", "handed over at shutdown ({})")
+    SHUTDOWN = ("shutdown", "ended at shutdown", "ended at shutdown ({})")
 
     def __init__(self, label: str, text: str, detailed: str | None = None) -> None:
         self.label = label
@@ -142,6 +148,7 @@ class Effect(enum.StrEnum):
     HANG_UP = "hang_up"
     FINISH = "finish"
     REQUEST_TRANSFER = "request_transfer"
+    SAY_HAND_OVER = "say_hand_over"
 
 
 @attrs.frozen
@@ -239,8 +246,10 @@ STATES: Final[Mapping[CallState, StateInfo]] = {
         "all results returned → speaking or listening; transfer requested → transferring",
     ),
     _X: StateInfo(
-        "The goodbye plays out, then the call is handed to a human.",
-        "The concierge's goodbye, then Twilio's ringing to the department.",
+        "The goodbye plays out, then the call is handed to a human (the department the "
+        "caller asked for, or the front desk when the service shuts down).",
+        "The concierge's goodbye (at shutdown: 'I'm sorry, I have to pass you to a colleague "
+        "now'), then Twilio's ringing to the department.",
         "goodbye played (or its deadline passed) → the REST transfer; accepted → Twilio stops "
         "the stream and rings the department; refused → the socket closes and the TwiML tail "
         "dials the front desk; no hand-over within the deadline → the socket closes",
@@ -293,6 +302,20 @@ TRANSITIONS: Final[tuple[Row, ...]] = (
     Row(Trigger.TRANSFER, _TALKING, _X, then=Trigger.TRANSFER_STARTED),
     Row(Trigger.HANGUP, LIVE_STATES, _E),
     Row(Trigger.FINISH, LIVE_STATES, _E),
+    # Shutting down (web/drain.py): the concierge apologises, then the REST transfer puts the
+    # caller through to the front desk; with no model to speak, the transfer comes at once.
+    Row(
+        Trigger.DRAIN,
+        _TALKING,
+        _X,
+        unless="ending",
+        note="note_drain",
+        effect=Effect.SAY_HAND_OVER,
+        then=Trigger.TRANSFER_STARTED,
+    ),
+    Row(Trigger.DRAIN, _C, _X, unless="ending", note="note_drain", then=Trigger.HAND_OVER_NOW),
+    # Already ending or transferring: that goes on, and ends the call within its deadlines.
+    Row(Trigger.DRAIN, LIVE_STATES, None),
 )
 
 CLOSING_TRANSITIONS: Final[tuple[Row, ...]] = (
@@ -342,6 +365,24 @@ CLOSING_TRANSITIONS: Final[tuple[Row, ...]] = (
         effect=Effect.HANG_UP,
         reason=EndReason.GOODBYE_TIMEOUT,
     ),
+    # Shutting down with no front desk to take the caller: as at the maximum duration, a
+    # goodbye and the hang-up; a transfer under way goes on.
+    Row(Trigger.SHUTDOWN, Closing.OPEN, None, when="transferring"),
+    Row(
+        Trigger.SHUTDOWN,
+        Closing.OPEN,
+        Closing.HANGING_UP,
+        when="connecting",
+        effect=Effect.HANG_UP,
+        reason=EndReason.SHUTDOWN,
+    ),
+    Row(
+        Trigger.SHUTDOWN,
+        Closing.OPEN,
+        Closing.CLOSING,
+        effect=Effect.SAY_GOODBYE,
+        reason=EndReason.SHUTDOWN,
+    ),
 )
 
 TRANSFER_TRANSITIONS: Final[tuple[Row, ...]] = (
@@ -381,6 +422,14 @@ TRANSFER_TRANSITIONS: Final[tuple[Row, ...]] = (
         effect=Effect.FINISH,
         reason=EndReason.TRANSFER_TIMEOUT,
     ),
+    # A hand-over at shutdown with no model to apologise: no goodbye to wait for.
+    Row(
+        Trigger.HAND_OVER_NOW,
+        (TransferPhase.NONE, TransferPhase.HANDED_OVER),
+        TransferPhase.REST,
+        note="note_transfer",
+        effect=Effect.REQUEST_TRANSFER,
+    ),
 )
 
 TRIGGER_DESCRIPTIONS: Final[Mapping[Trigger, str]] = {
@@ -410,6 +459,9 @@ TRIGGER_DESCRIPTIONS: Final[Mapping[Trigger, str]] = {
     Trigger.TRANSFER_MODEL_LOST: "the model dropped during the transfer's goodbye",
     Trigger.TRANSFER_ACCEPTED: "Twilio accepted the REST transfer",
     Trigger.TRANSFER_TIMEOUT: "the transfer did not complete in time",
+    Trigger.DRAIN: "shutting down: an apology, then the transfer to the front desk",
+    Trigger.SHUTDOWN: "shutting down with no front desk: goodbye and hang up",
+    Trigger.HAND_OVER_NOW: "shutting down while the model connects: the transfer at once",
 }
 
 # The deadline of each state that has one; only the states named here have one.
@@ -539,7 +591,8 @@ class CallMachine:
     ``clock`` gives the current time (``trio.current_time`` in the service) so the time each
     region's state was entered is known without a wall clock. Besides the states, the machine
     owns two facts its conditions read: whether the caller was reprompted since they last spoke
-    (``reprompted``), and which response is the transfer's goodbye (``transfer_goodbye``).
+    (``reprompted``), which response is the transfer's goodbye (``transfer_goodbye``), and
+    whether the transfer is the hand-over at shutdown (``draining``).
     """
 
     state: CallState
@@ -567,6 +620,7 @@ class CallMachine:
         self.history: deque[tuple[float, str, str, str]] = deque(maxlen=500)
         self.reprompted = False
         self.transfer_goodbye: str | None = None
+        self.draining = False
         self._effects: list[EffectCall] = []
         self._then: list[Trigger] = []
         for machine in _MACHINES.values():
@@ -597,6 +651,9 @@ class CallMachine:
     def connecting(self, event: EventData) -> bool:
         return self.state is _C
 
+    def ending(self, event: EventData) -> bool:
+        return self.closing is not _OPEN
+
     def transfer_goodbye_started(self, event: EventData) -> bool:
         return self.transfer_goodbye is not None
 
@@ -605,6 +662,9 @@ class CallMachine:
 
     def note_transfer(self, event: EventData) -> None:
         self.transfer_goodbye = None
+
+    def note_drain(self, event: EventData) -> None:
+        self.draining = True
 
     def caller_heard(self) -> None:
         """The caller spoke: a later silence earns a reprompt again."""

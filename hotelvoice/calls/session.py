@@ -47,6 +47,12 @@ GOODBYE_INSTRUCTIONS = (
     "The call is ending now. Say a short, polite goodbye, mention they can call back any "
     "time, and do not ask any question."
 )
+# What the concierge says when the service shuts down and the call goes to the front desk.
+HAND_OVER_LINE = "I'm sorry, I have to pass you to a colleague now."
+HAND_OVER_INSTRUCTIONS = (
+    f'The service is restarting and a colleague at the front desk will take over. Say exactly "'
+    f'{HAND_OVER_LINE}" and nothing else: no question, no tool.'
+)
 MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
 MAX_REPLAYED_ITEMS = 120  # the recent conversation is what a new model session needs
 TWILIO_BYTES_PER_S = 8000  # μ-law 8 kHz
@@ -105,6 +111,7 @@ Action = ToTwilio | ToModel | RunTool | TransferCall | HangUp | ReconnectModel
 
 CONNECTING, LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL, TRANSFERRING, ENDED = CallState
 _CALLER_SPEECH_STATES = frozenset({LISTENING, INTERRUPTED})
+_ASKED_FOR_TRANSFER = frozenset({TransferPhase.REST, TransferPhase.HANDED_OVER})
 _LIVE_MODEL_STATES = frozenset({LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL})
 
 
@@ -179,6 +186,7 @@ class CallSession:
         self._tool_responses_open: set[str] = set()
         self._followup_needed = False
         self._transfer: TransferRequest | None = None
+        self._hand_over_pending = False  # the apology waits for the answer being generated
 
     # ------------------------------------------------------------------ properties
 
@@ -224,8 +232,14 @@ class CallSession:
         if isinstance(message, tw.MarkEcho):
             return self._on_mark(message)
         if isinstance(message, tw.Stop):
-            handed_over = self.machine.transfer_phase is TransferPhase.HANDED_OVER
-            self.hang_up(EndReason.TRANSFERRED if handed_over else EndReason.CALLER_HUNG_UP)
+            phase = self.machine.transfer_phase
+            if self.machine.draining and phase in _ASKED_FOR_TRANSFER:
+                # Twilio may stop the stream before its REST answer reaches us.
+                self.hang_up(EndReason.DRAINED)
+            elif phase is TransferPhase.HANDED_OVER:
+                self.hang_up(EndReason.TRANSFERRED)
+            else:
+                self.hang_up(EndReason.CALLER_HUNG_UP)
             return []
         if isinstance(message, tw.Dtmf):
             if self.stats.problem("dtmf_ignored"):
@@ -486,6 +500,11 @@ class CallSession:
                 event.error_code,
             )
         self._tool_responses_open.discard(event.response_id)
+        if self._hand_over_pending and not self._generating:
+            self._hand_over_pending = False
+            if self.machine.transfer_phase is TransferPhase.PLAYBACK:  # not past its deadline
+                apology = rt.response_create(instructions=HAND_OVER_INSTRUCTIONS)
+                actions.append(ToModel(rt.dumps(apology)))
         actions.extend(self._maybe_follow_up_tools())
         if event.end_call and event.status == "completed":
             # The model's goodbye (heard whole): the call ends once it has played.
@@ -539,6 +558,8 @@ class CallSession:
         """One response.create once every result is in and the calling response is done."""
         if not self._followup_needed or self._tools_pending or self._tool_responses_open:
             return []
+        if self.machine.draining:
+            return []  # the results are the model's to know; the apology is its last words
         self._followup_needed = False
         if self.machine.state is CONNECTING:
             return []
@@ -565,6 +586,31 @@ class CallSession:
         # Closing the media socket lets the TwiML tail dial the front desk.
         self.finish(EndReason.TRANSFER_FAILED)
         return []
+
+    # ------------------------------------------------------------------ shutting down
+
+    def hand_over(self, front_desk: str | None) -> list[Action]:
+        """The service is shutting down: the caller is put through to ``front_desk``.
+
+        The concierge says :data:`HAND_OVER_LINE` (once the answer it is generating is done),
+        then the REST transfer follows, as for a transfer the model asked for; while the model
+        is still connecting the transfer comes at once. With no front desk, a goodbye and the
+        hang-up. A call already ending or transferring goes on as it was.
+        """
+        if self.machine.state is ENDED:
+            return []
+        if front_desk is None:
+            return self._offer(Trigger.SHUTDOWN)
+        already = self.machine.draining
+        self.machine.fire(Trigger.DRAIN)
+        if self.machine.draining and not already:
+            log.info("call %s: shutting down: handing over to the front desk", self.call_sid)
+            self.metrics.incr("hotelvoice_transfers_total", outcome="requested")
+            if self._transfer is None:
+                self._transfer = TransferRequest(
+                    number=front_desk, department="front_desk", reason="the service is restarting"
+                )
+        return self._carry_out()
 
     # ------------------------------------------------------------------ errors and drops
 
@@ -638,6 +684,12 @@ class CallSession:
     def _reprompt(self, reason: EndReason | None) -> list[Action]:
         return [ToModel(rt.dumps(rt.response_create(instructions=REPROMPT_INSTRUCTIONS)))]
 
+    def _say_hand_over(self, reason: EndReason | None) -> list[Action]:
+        if self._generating:
+            self._hand_over_pending = True
+            return []
+        return [ToModel(rt.dumps(rt.response_create(instructions=HAND_OVER_INSTRUCTIONS)))]
+
     def _say_goodbye(self, reason: EndReason | None) -> list[Action]:
         assert reason is not None
         self._closing_because(reason)
@@ -674,6 +726,8 @@ class CallSession:
     def _end(self, trigger: Trigger, reason: EndReason, detail: str | None) -> None:
         if self.machine.state is ENDED:
             return
+        if self.machine.draining and reason in _HAND_OVER_OUTCOMES:
+            reason, detail = EndReason.DRAINED, reason.describe(detail)
         if self.end_reason is None or trigger is Trigger.HANGUP:
             text = reason.describe(detail)
             self.end_reason = text if self.end_reason is None else f"{self.end_reason}; {text}"
@@ -699,4 +753,7 @@ _EFFECTS: dict[Effect, Callable[[CallSession, EndReason | None], list[Action]]] 
     Effect.HANG_UP: CallSession._request_hang_up,
     Effect.FINISH: CallSession._finish_effect,
     Effect.REQUEST_TRANSFER: CallSession._request_transfer,
+    Effect.SAY_HAND_OVER: CallSession._say_hand_over,
 }
+# How a hand-over at shutdown can end short of Twilio's stop: the record still says "drained".
+_HAND_OVER_OUTCOMES = frozenset({EndReason.TRANSFER_FAILED, EndReason.TRANSFER_TIMEOUT})

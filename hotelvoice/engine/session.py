@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import trio
 
+from hotelvoice.calls.session import HAND_OVER_LINE
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.engine.backlog import MAX_APPEND_MS, AudioBacklog, bytes_per_ms
@@ -332,7 +333,9 @@ class LocalSession:
             return
         instructions = str((event.get("response") or {}).get("instructions") or "").lower()
         action: Say | CallTool
-        if self._tool_results:
+        if HAND_OVER_LINE.lower() in instructions:  # the service shuts down (calls/session)
+            action = Say(HAND_OVER_LINE)
+        elif self._tool_results:
             name, output = self._tool_results.pop(0)
             self._tool_results.clear()
             action = self.policy.on_tool_result(name, output)

@@ -18,7 +18,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from hotelvoice import __version__
-from hotelvoice.calls.bridge import CallServices, serve_media_stream
+from hotelvoice.calls.bridge import CallServices, LiveCalls, serve_media_stream
 from hotelvoice.calls.ports import CallContext, ModelConnector, ToolRegistry
 from hotelvoice.codec.transcode import prepare as prepare_transcoding
 from hotelvoice.config import Settings
@@ -36,6 +36,7 @@ from hotelvoice.realtime.connector import OpenAIConnector
 from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.signatures import SignatureValidator
 from hotelvoice.telephony.tokens import StreamTokens
+from hotelvoice.web.drain import Drain
 from hotelvoice.wire import realtime as rt
 from hotelvoice.wire.twiml import connect_stream_twiml
 
@@ -81,10 +82,11 @@ class HotelvoiceApp:
     a second per call in each direction that is a large share of the CPU per call.
     """
 
-    def __init__(self, quart: QuartTrio, media: ASGIApp, engine: ASGIApp) -> None:
+    def __init__(self, quart: QuartTrio, media: ASGIApp, engine: ASGIApp, drain: Drain) -> None:
         self.quart = quart
         self._media = media
         self._engine = engine
+        self.drain = drain  # the server runs it on SIGTERM/SIGINT (web/server.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == MEDIA_PATH:
@@ -176,6 +178,14 @@ def create_app(
         local_engine = model.fallback
     runtime = _Runtime()
 
+    def front_desk(dialed: str | None) -> str | None:
+        """The front desk of the property whose number was dialed, else FRONT_DESK_PHONE."""
+        number = book.for_number(dialed).department_number("front_desk")[1]
+        return number or settings.front_desk_phone
+
+    live_calls = LiveCalls()
+    drain = Drain(live_calls, settings, metrics, front_desk)
+
     def instructions(context: CallContext) -> str:
         if runtime.hotel is not None:
             return runtime.hotel.instructions(context)
@@ -223,6 +233,8 @@ def create_app(
             rest=rest,
             instructions=instructions,
             observers=runtime.hotel.records if runtime.hotel is not None else None,
+            calls=live_calls,
+            front_desk=lambda context: front_desk(context.dialed),
         )
         if not settings.validate_signatures:
             log.warning(
@@ -275,6 +287,8 @@ def create_app(
         if not call_sid:
             metrics.incr("hotelvoice_webhooks_total", outcome="no_call_sid")
             return Response("CallSid is required\n", status=400, content_type="text/plain")
+        if drain.draining:  # shutting down: the front desk takes new calls (web/drain.py)
+            return Response(drain.webhook_twiml(form.get("To")), content_type="text/xml")
         token = tokens.mint(call_sid, trio.current_time())
         twiml = connect_stream_twiml(
             stream_url=settings.stream_url,
@@ -329,14 +343,23 @@ def create_app(
         finally:
             await socket.close()
 
+    @app.after_request
+    async def close_while_draining(response: Response) -> Response:
+        if drain.draining:  # no keep-alive to a server about to stop (Hypercorn waits for it)
+            response.headers["Connection"] = "close"
+        return response
+
     @app.get("/healthz")
     async def healthz() -> Any:
-        return {
+        health = {
             "status": "ok",
             "version": __version__,
             "backend": model.name if model else "none",
             "calls_active": metrics.get("hotelvoice_calls_active"),
         }
+        if drain.draining:  # load balancers stop sending calls here
+            return {**health, **drain.health()}, 503
+        return health
 
     @app.get("/metrics")
     async def metrics_route() -> Any:
@@ -355,4 +378,4 @@ def create_app(
         metrics.incr("hotelvoice_engine_sockets_total", outcome="accepted")
         await serve_engine_socket(local_engine, AsgiMediaSocket(receive, send))
 
-    return HotelvoiceApp(app, media_stream, engine_socket)
+    return HotelvoiceApp(app, media_stream, engine_socket, drain)

@@ -1,4 +1,5 @@
-"""Run the app under Hypercorn's Trio worker, with graceful SIGINT/SIGTERM."""
+"""Run the app under Hypercorn's Trio worker; SIGTERM or SIGINT drains the calls first
+(web/drain.py), a second one hurries the drain, and the process exits 0."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
 from hotelvoice.config import Settings
-from hotelvoice.web.app import create_app
+from hotelvoice.web.app import HotelvoiceApp, create_app
+
+log = logging.getLogger(__name__)
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -30,14 +33,34 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
-async def _wait_for_shutdown_signal() -> None:
+async def serve_until_drained(app: HotelvoiceApp, config: Config) -> None:
+    """Serve until SIGINT or SIGTERM, then drain (``app.drain``) before Hypercorn stops.
+
+    Hypercorn keeps listening during the drain (health checks get 503, webhooks the front
+    desk); it stops once every call's record is saved. The signals stay caught until the end,
+    so a second one hurries the drain and any later one is ignored: the exit is always clean.
+    """
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            return
+
+        async def next_signal() -> int:
+            async for signum in signals:
+                return signum
+            raise RuntimeError("the signal receiver closed")  # it never does while open
+
+        async def drain_on_signal() -> None:
+            signum = await next_signal()
+            log.warning("%s received", signal.Signals(signum).name)
+            try:
+                await app.drain.run(hurry=next_signal)
+            except Exception:  # a fault in the drain must not keep the server from stopping
+                log.exception("the drain failed; stopping now")
+
+        asgi = cast("ASGIFramework", app)  # a plain ASGI callable; hypercorn's TypedDicts differ
+        await serve(asgi, config, shutdown_trigger=drain_on_signal)
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM, drain the calls, and return."""
     app = create_app(settings)
     config = hypercorn_config(host, port)
     # Everything imported and built so far lives for the whole process: keep it out of the
@@ -49,5 +72,4 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     # Collections are rare, then (one every few dozen offline calls): a call's objects must be
     # freed by reference counting, never left in a cycle (docs/architecture.md, Resources).
     gc.set_threshold(20_000, 20, 20)
-    asgi = cast("ASGIFramework", app)  # a plain ASGI callable; hypercorn's TypedDicts are stricter
-    trio.run(partial(serve, asgi, config, shutdown_trigger=_wait_for_shutdown_signal))
+    trio.run(partial(serve_until_drained, app, config))

@@ -11,6 +11,7 @@ __all__ = [
     "MAX_STREAM_PARAMETER_CHARS",
     "connect_stream_twiml",
     "dial_twiml",
+    "say_and_hang_up_twiml",
 ]
 
 # <Stream> docs: each <Parameter>'s name and value together must stay under 500 characters.
@@ -93,6 +94,14 @@ def dial_twiml(
             f"{MAX_INLINE_TWIML_CHARS} inline"
         )
     return twiml
+
+
+def say_and_hang_up_twiml(message: str) -> str:
+    """``<Say>message</Say><Hangup/>``: a webhook's answer when no one can take the call."""
+    response = VoiceResponse()
+    response.say(message)
+    response.hangup()
+    return _to_xml(response)
 
 
 def _to_xml(response: VoiceResponse) -> str:

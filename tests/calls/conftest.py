@@ -17,7 +17,7 @@ import pytest
 import trio
 
 from hotelvoice.calls.bridge import CallServices, serve_media_stream
-from hotelvoice.calls.ports import CallContext, ToolRegistry
+from hotelvoice.calls.ports import CallContext, CallObservers, ToolRegistry
 from hotelvoice.calls.session import CallSession
 from hotelvoice.config import Settings
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
@@ -148,6 +148,7 @@ def make_harness(nursery: trio.Nursery, http_client: httpx.AsyncClient) -> Calla
         tools: ToolRegistry | None = None,
         echo_marks: bool = True,
         rest: FakeTwilioRest | None = None,
+        observers: CallObservers | None = None,
         **overrides: Any,
     ) -> Harness:
         model = await start_fake_realtime(nursery, **overrides.pop("fake", {}))
@@ -181,6 +182,7 @@ def make_harness(nursery: trio.Nursery, http_client: httpx.AsyncClient) -> Calla
                 http_client, account_sid=ACCOUNT, auth_token="token", api_base=rest.base_url
             ),
             instructions=instructions,
+            observers=observers,
         )
         return Harness(model=model, services=services, twilio=MemoryTwilio(echo_marks=echo_marks))
 

@@ -341,6 +341,8 @@ def test_end_reasons_have_stable_labels_and_the_texts_records_use() -> None:
         "timed_out",
         "model",
         "closed",
+        "drained",
+        "shutdown",
     }
     assert EndReason.CALLER_HUNG_UP.describe() == "caller hung up"
     assert EndReason.TRANSFERRED.text == "transferred"
@@ -353,6 +355,8 @@ def test_end_reasons_have_stable_labels_and_the_texts_records_use() -> None:
     assert EndReason.TRANSFER_FAILED.describe("ignored") == (
         "transfer failed; TwiML fallback takes over"
     )
+    assert EndReason.DRAINED.describe() == "handed over at shutdown"
+    assert EndReason.SHUTDOWN.describe("second signal") == "ended at shutdown (second signal)"
 
 
 def test_state_values_are_the_names_used_in_logs_metrics_and_diagrams() -> None:
@@ -360,3 +364,95 @@ def test_state_values_are_the_names_used_in_logs_metrics_and_diagrams() -> None:
     assert [str(state) for state in CallState] == names.split()
     machine = make()
     assert machine.state == "connecting" and isinstance(machine.state, CallState)
+
+
+# --- shutting down (web/drain.py)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [CallState.LISTENING, CallState.SPEAKING, CallState.INTERRUPTED, CallState.CALLING_TOOL],
+)
+def test_drain_apologises_then_transfers_like_a_transfer_the_model_asked_for(
+    state: CallState,
+) -> None:
+    clock = Clock()
+    machine = make(clock)
+    machine.fire(Trigger.SESSION_READY)
+    in_state(machine, state)
+    clock.now = 7.0
+    assert machine.fire(Trigger.DRAIN)
+    assert machine.take_effects() == [EffectCall(Effect.SAY_HAND_OVER)]
+    assert (machine.state, machine.transfer_phase) == ("transferring", TransferPhase.PLAYBACK)
+    assert machine.draining and machine.entered["transfer"] == 7.0
+    # From here the transfer's own rows and deadlines: the apology, then the REST transfer.
+    machine.note_response("resp_sorry")
+    assert machine.offer(Trigger.TRANSFER_GOODBYE_DONE)
+    assert machine.take_effects() == [EffectCall(Effect.REQUEST_TRANSFER)]
+    assert not machine.invalid_events
+
+
+def test_drain_while_the_model_connects_transfers_at_once() -> None:
+    clock = Clock()
+    machine = make(clock)
+    clock.now = 1.0
+    assert machine.fire(Trigger.DRAIN)
+    assert machine.take_effects() == [EffectCall(Effect.REQUEST_TRANSFER)]
+    assert (machine.state, machine.transfer_phase) == ("transferring", TransferPhase.REST)
+    assert machine.draining
+    settings = Settings()
+    assert machine.next_deadline(settings, 0.0) == 1.0 + settings.transfer_timeout_s
+    assert machine.due(settings, 0.0, 1.0 + settings.transfer_timeout_s) is (
+        Trigger.TRANSFER_TIMEOUT
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "closing"),
+    [
+        (CallState.TRANSFERRING, Closing.OPEN),  # a transfer under way goes on
+        (CallState.LISTENING, Closing.CLOSING),  # a goodbye plays: the hang-up follows
+        (CallState.SPEAKING, Closing.HANGING_UP),
+        (CallState.CONNECTING, Closing.HANGING_UP),
+    ],
+)
+def test_drain_leaves_a_call_that_is_already_ending_or_transferring(
+    state: CallState, closing: Closing
+) -> None:
+    machine = make()
+    in_state(machine, state, closing)
+    if state is CallState.TRANSFERRING:
+        in_state(machine, TransferPhase.REST)
+    assert machine.fire(Trigger.DRAIN)
+    assert machine.take_effects() == []
+    assert (machine.state, machine.closing) == (state, closing)
+    assert not machine.draining and not machine.invalid_events
+
+
+@pytest.mark.parametrize(
+    ("state", "closing", "effect"),
+    [
+        (
+            CallState.CONNECTING,
+            Closing.HANGING_UP,
+            EffectCall(Effect.HANG_UP, EndReason.SHUTDOWN),
+        ),
+        (
+            CallState.SPEAKING,
+            Closing.CLOSING,
+            EffectCall(Effect.SAY_GOODBYE, EndReason.SHUTDOWN),
+        ),
+        (CallState.TRANSFERRING, Closing.OPEN, None),
+    ],
+)
+def test_shutdown_with_no_front_desk_says_goodbye_as_at_the_maximum_duration(
+    state: CallState, closing: Closing, effect: EffectCall | None
+) -> None:
+    machine = make()
+    in_state(machine, state)
+    assert machine.fire(Trigger.SHUTDOWN)
+    assert machine.take_effects() == ([] if effect is None else [effect])
+    assert machine.closing is closing
+    # Already ending: the shutdown asks nothing more of it.
+    if closing is not Closing.OPEN:
+        assert not machine.offer(Trigger.SHUTDOWN)

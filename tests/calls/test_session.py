@@ -13,6 +13,8 @@ from hotelvoice.calls.machine import EndReason, TransferPhase
 from hotelvoice.calls.ports import ToolOutcome, TransferRequest
 from hotelvoice.calls.session import (
     GOODBYE_INSTRUCTIONS,
+    HAND_OVER_INSTRUCTIONS,
+    HAND_OVER_LINE,
     REPROMPT_INSTRUCTIONS,
     Action,
     CallSession,
@@ -507,3 +509,125 @@ def test_a_truncation_confirmed_by_the_model_changes_nothing() -> None:
     speak(session, b"\x00" * 160)
     assert session.on_model(rt.ItemTruncated("item_1", 10)) == []
     assert session.state == "speaking"
+
+
+# --- shutting down (web/drain.py)
+
+DESK = "+15550000000"
+HAND_OVER = {"type": "response.create", "response": {"instructions": HAND_OVER_INSTRUCTIONS}}
+
+
+def test_hand_over_apologises_then_transfers_to_the_front_desk() -> None:
+    session = make(mark_interval_ms=20)
+    ready(session)
+    assert HAND_OVER_LINE in HAND_OVER_INSTRUCTIONS
+    assert model_texts(session.hand_over(DESK)) == [HAND_OVER]
+    assert session.state == "transferring" and session.machine.draining
+    session.on_model(rt.ResponseCreated("resp_sorry"))
+    names = marks(session.on_model(delta(b"\x00" * 160, item="item_sorry", response="resp_sorry")))
+    assert session.on_model(rt.ResponseDone("resp_sorry", "completed", None, (), None)) == []
+    assert session.on_model(rt.SpeechStarted("u", 0)) == []  # no barge-in on the apology
+    (transfer,) = session.on_twilio(tw.MarkEcho(4, SID, names[0]))
+    assert transfer == TransferCall(
+        TransferRequest(number=DESK, department="front_desk", reason="the service is restarting")
+    )
+    assert session.on_transfer_result(True) == []
+    session.on_twilio(tw.Stop(5, SID, "AC1", "CA1"))
+    assert session.ended and session.end_reason == "handed over at shutdown"
+    assert session.end_cause is EndReason.DRAINED
+    assert session.metrics.get("hotelvoice_transfers_total", outcome="requested") == 1
+    assert session.hand_over(DESK) == []  # over: nothing more
+
+
+def test_hand_over_waits_for_the_answer_being_generated() -> None:
+    session = make(mark_interval_ms=20)
+    ready(session)
+    session.on_model(rt.ResponseCreated("resp_1"))
+    answer = marks(session.on_model(delta(b"\x00" * 160)))
+    assert session.hand_over(DESK) == []  # a second response.create would be refused now
+    assert session.state == "transferring"
+    assert session.hand_over(DESK) == []  # asked twice: once is enough
+    done = session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
+    assert model_texts(done) == [HAND_OVER]
+    # The answer's end is not the apology: the transfer waits for the apology to play.
+    assert not [a for a in done if isinstance(a, TransferCall)]
+    session.on_model(rt.ResponseCreated("resp_sorry"))
+    names = marks(session.on_model(delta(b"\x00" * 160, item="item_sorry", response="resp_sorry")))
+    session.on_model(rt.ResponseDone("resp_sorry", "completed", None, (), None))
+    heard = [*answer, *marks(done), *names]
+    actions = [a for name in heard for a in session.on_twilio(tw.MarkEcho(9, SID, name))]
+    assert [a for a in actions if isinstance(a, TransferCall)]
+    assert session.metrics.get("hotelvoice_transfers_total", outcome="requested") == 1
+
+
+def test_hand_over_while_the_model_connects_transfers_at_once() -> None:
+    session = make()
+    (transfer,) = session.hand_over(DESK)
+    assert isinstance(transfer, TransferCall) and transfer.request.number == DESK
+    assert ready(session) == []  # the model that connects now does not greet
+    session.on_transfer_result(False)  # refused: the socket closes, the TwiML tail dials
+    assert session.ended and session.end_cause is EndReason.DRAINED
+    assert session.end_reason == (
+        "handed over at shutdown (transfer failed; TwiML fallback takes over)"
+    )
+
+
+def test_tool_results_during_the_hand_over_ask_for_no_new_answer() -> None:
+    session = make()
+    ready(session)
+    function_call(session, "get_hotel_info", '{"topic":"pets"}')
+    session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
+    assert model_texts(session.hand_over(DESK)) == [HAND_OVER]
+    result = session.on_tool_result("call_1", ToolOutcome('{"answer":"yes"}'))
+    assert [m["type"] for m in model_texts(result)] == ["conversation.item.create"]
+
+
+def test_hand_over_with_no_front_desk_says_goodbye_and_hangs_up() -> None:
+    session = make(mark_interval_ms=20)
+    ready(session)
+    goodbye = session.hand_over(None)
+    assert model_texts(goodbye) == [
+        {"type": "response.create", "response": {"instructions": GOODBYE_INSTRUCTIONS}}
+    ]
+    names = marks(speak(session, b"\x00" * 160))
+    session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
+    (hang_up,) = session.on_twilio(tw.MarkEcho(2, SID, names[0]))
+    assert isinstance(hang_up, HangUp)
+    session.finish(hang_up.reason)
+    assert session.end_reason == "ended at shutdown" and session.end_cause is EndReason.SHUTDOWN
+
+
+def test_hand_over_leaves_a_transfer_under_way_alone() -> None:
+    session = make()
+    ready(session)
+    function_call(session, "transfer_to_human", '{"department":"housekeeping"}')
+    session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
+    request = TransferRequest(number="+15550001111", department="housekeeping")
+    session.on_tool_result("call_1", ToolOutcome("{}", request))
+    assert session.hand_over(DESK) == []
+    assert not session.machine.draining
+    session.on_model(rt.ResponseCreated("resp_bye"))
+    (transfer,) = session.on_model(rt.ResponseDone("resp_bye", "completed", None, (), None))
+    assert transfer == TransferCall(request)
+
+
+def test_twilios_stop_before_its_rest_answer_still_reads_as_handed_over() -> None:
+    session = make()
+    (transfer,) = session.hand_over(DESK)
+    assert isinstance(transfer, TransferCall)
+    session.on_twilio(tw.Stop(5, SID, "AC1", "CA1"))  # the REST answer is still on its way
+    assert session.ended and session.end_cause is EndReason.DRAINED
+
+
+def test_an_answer_that_never_ends_delays_the_transfer_only_to_its_deadline() -> None:
+    clock = Clock()
+    session = make(clock, transfer_timeout_s=15.0)
+    ready(session)
+    session.on_model(rt.ResponseCreated("resp_1"))
+    assert session.hand_over(DESK) == []  # the apology waits for this answer
+    clock.now += 15.0
+    (transfer,) = session.on_deadline()
+    assert isinstance(transfer, TransferCall)
+    # The answer ends at last: too late for an apology, the transfer is under way.
+    done = session.on_model(rt.ResponseDone("resp_1", "completed", None, (), None))
+    assert model_texts(done) == []

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import trio
 
+from hotelvoice.calls.session import HAND_OVER_INSTRUCTIONS, HAND_OVER_LINE
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.levels import rms_dbfs
 from hotelvoice.engine.connector import LocalConnector, LocalLink
@@ -147,6 +148,15 @@ async def test_the_greeting_is_audio_in_the_sessions_format(client: Client) -> N
     )
     error = await client.next("error")
     assert "shorter than" in error["error"]["message"]
+
+
+async def test_at_shutdown_it_says_the_hand_over_line_and_no_goodbye(client: Client) -> None:
+    await configure(client, output_modalities=["text"])
+    await client.send("response.create", response={"instructions": HAND_OVER_INSTRUCTIONS})
+    answer = await client.next("response.output_text.done")
+    assert answer["text"] == HAND_OVER_LINE
+    done = await client.next("response.done")
+    assert not (done["response"].get("metadata") or {})  # not its goodbye: a transfer follows
 
 
 async def test_response_cancel_stops_the_audio(client: Client) -> None:
