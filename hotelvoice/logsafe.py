@@ -236,6 +236,9 @@ def configure_logging(
     handler.addFilter(safe_filter)
     access.handlers = [handler]
     access.propagate = False
+    # transitions logs every state change at INFO (several lines each); the call's own log
+    # lines and its summary already say what an operator needs.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     return safe_filter
 
 
