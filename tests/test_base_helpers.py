@@ -33,6 +33,15 @@ def test_utc_now_is_timezone_aware() -> None:
         ("10.0.0.1", False),
         ("hotel.example.com", False),
         ("127.example.com", False),  # a name, not an address
+        ("127.hotel.example.com", False),
+        ("localhost.evil.com", False),
+        ("evil-localhost", False),
+        ("[::1]", True),  # a bracketed literal, as in a URL or a bind address
+        ("::ffff:127.0.0.1", True),  # IPv4-mapped
+        ("::ffff:10.0.0.1", False),
+        ("LOCALHOST", True),
+        ("0.0.0.0", False),
+        ("::", False),
         ("", False),
     ],
 )
@@ -45,6 +54,8 @@ def test_loopback_urls() -> None:
     assert is_loopback_url("http://localhost")
     assert not is_loopback_url("https://hotel.example.com")
     assert not is_loopback_url("not a url")
+    assert not is_loopback_url("https://127.hotel.example.com")
+    assert not is_loopback_url("http://[::1")  # malformed
 
 
 def test_problems_are_all_counted_and_the_first_few_of_each_kind_logged() -> None:

@@ -2,37 +2,62 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
-from hotelvoice.config import ConfigError, settings_from_env
+from hotelvoice.config import ConfigError, settings_from_env, signatures_for_bind
 
 
 def test_defaults_are_the_embedded_ones() -> None:
     settings = settings_from_env({}, dotenv=None)
     assert settings.public_url == "http://127.0.0.1:8080"
     assert settings.stream_url == "wss://127.0.0.1:8080/twilio/media"
-    # No token and a loopback URL: local development, signatures off (the app warns).
-    assert settings.validate_signatures is False
+    # Not set: the serve command decides from the address it binds (signatures_for_bind).
+    assert settings.validate_signatures is None
+    assert settings.signatures_checked
+    assert settings.stream_start_timeout_s == 3.0
+    assert settings.engine_key is None
     assert settings.openai_api_key is None
     assert settings.model_setup_timeout_s == 5.0 and settings.tool_timeout_s == 8.0
     assert settings.openai_audio == "pcmu"
 
 
 @pytest.mark.parametrize(
-    ("environ", "checked"),
+    ("environ", "host", "checked", "level"),
     [
-        ({"PUBLIC_URL": "https://hotel.example.com"}, True),
-        ({"TWILIO_AUTH_TOKEN": "token"}, True),
-        ({"PUBLIC_URL": "http://localhost:8080"}, False),
-        ({"TWILIO_VALIDATE_SIGNATURES": "true"}, True),
+        # Unsigned development only bound to loopback, with no token and nothing said.
+        ({}, "127.0.0.1", False, logging.WARNING),
+        ({}, "::1", False, logging.WARNING),
+        ({}, "localhost", False, logging.WARNING),
+        ({"TWILIO_AUTH_TOKEN": "token"}, "127.0.0.1", True, logging.INFO),
+        # Bound to other hosts: on, whatever PUBLIC_URL says (everything refused: no token).
+        ({}, "0.0.0.0", True, logging.WARNING),
+        ({"PUBLIC_URL": "http://127.0.0.1:8080"}, "0.0.0.0", True, logging.WARNING),
+        ({"PUBLIC_URL": "http://localhost:8080"}, "10.0.0.5", True, logging.WARNING),
+        ({}, "127.hotel.example.com", True, logging.WARNING),
+        ({"TWILIO_AUTH_TOKEN": "token"}, "0.0.0.0", True, logging.INFO),
+        # Explicit: obeyed, an error when others can reach the server.
+        ({"TWILIO_VALIDATE_SIGNATURES": "false"}, "0.0.0.0", False, logging.ERROR),
+        ({"TWILIO_VALIDATE_SIGNATURES": "false"}, "127.0.0.1", False, logging.WARNING),
+        ({"TWILIO_VALIDATE_SIGNATURES": "true"}, "127.0.0.1", True, logging.WARNING),
     ],
 )
-def test_signatures_are_off_only_for_loopback_development_without_a_token(
-    environ: dict[str, str], checked: bool
+def test_signatures_are_off_only_bound_to_loopback_without_a_token(
+    environ: dict[str, str], host: str, checked: bool, level: int
 ) -> None:
-    assert settings_from_env(environ, dotenv=None).validate_signatures is checked
+    decision = signatures_for_bind(settings_from_env(environ, dotenv=None), host)
+    assert decision.settings.validate_signatures is checked
+    assert decision.level == level
+    assert (decision.message is None) is (level == logging.INFO)
+    if not checked:
+        assert decision.message is not None and "NOT checked" in decision.message
+
+
+def test_public_url_alone_never_switches_signatures_off() -> None:
+    settings = settings_from_env({"PUBLIC_URL": "http://127.0.0.1:8080"}, dotenv=None)
+    assert settings.validate_signatures is None and settings.signatures_checked
 
 
 @pytest.mark.parametrize(("value", "expected"), [("pcm16", "pcm16"), (" PCMU ", "pcmu")])
@@ -49,6 +74,7 @@ def test_environment_overrides_and_secrets_stay_out_of_repr() -> None:
             "OPENAI_API_KEY": "sk-secret",
             "TWILIO_VALIDATE_SIGNATURES": "false",
             "HOTELVOICE_TOOL_TIMEOUT": "3.5",
+            "HOTELVOICE_ENGINE_KEY": "engine-secret",
         },
         dotenv=None,
     )
@@ -56,6 +82,7 @@ def test_environment_overrides_and_secrets_stay_out_of_repr() -> None:
     assert settings.public("/twilio/voice") == "https://hotel.example.com/twilio/voice"
     assert settings.validate_signatures is False
     assert settings.tool_timeout_s == 3.5
+    assert settings.engine_key == "engine-secret"
     assert "secret" not in repr(settings)
 
 

@@ -27,6 +27,7 @@ from hotelvoice.logsafe import (
     redact,
     safe,
 )
+from tests.fakes.serving import asgi_client
 
 RECORD_START = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
@@ -348,14 +349,15 @@ async def test_a_stream_error_with_a_newline_forges_no_critical_line(output: Out
     web = logging.getLogger("hotelvoice.web.app")
     web.addHandler(log.handlers[0])  # the fixture's handler, behind the filter
     try:
-        response = await app.quart.test_client().post(
-            "/twilio/stream-status",
-            form={
-                "CallSid": "CA1",
-                "StreamEvent": "stream-error",
-                "StreamError": "oops\n2026-12-03 10:00:00,000 CRITICAL hotelvoice: forged",
-            },
-        )
+        async with asgi_client(app) as http:
+            response = await http.post(
+                "/twilio/stream-status",
+                data={
+                    "CallSid": "CA1",
+                    "StreamEvent": "stream-error",
+                    "StreamError": "oops\n2026-12-03 10:00:00,000 CRITICAL hotelvoice: forged",
+                },
+            )
     finally:
         web.removeHandler(log.handlers[0])
     assert response.status_code == 204

@@ -36,6 +36,7 @@ import trio
 from hotelvoice.calls.ports import CallContext, ModelConnector, ModelLink
 from hotelvoice.clock import utc_now
 from hotelvoice.engine.heap import release_free_heap_soon
+from hotelvoice.ids import new_id
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
@@ -280,16 +281,97 @@ class EngineSocket(Protocol):
         ...
 
 
-async def serve_engine_socket(connector: LocalConnector, socket: EngineSocket) -> None:
-    """Serve one engine session over an accepted WebSocket until either side closes."""
+# Audio formats a Realtime client may ask of the engine; OpenAI takes PCM at 24 kHz only, the
+# engine resamples any rate in this range.
+_FORMAT_TYPES = frozenset({"audio/pcm", "audio/pcmu", "audio/pcma"})
+_PCM_RATES = range(8000, 48001)
+
+
+def _session_update_problem(data: str) -> tuple[str, str, Any] | None:
+    """Why a client's ``session.update`` cannot be taken: (message, param, event_id), or None
+    for any other event, or an update the session may take. Cheap for other events: audio
+    (base64, no dots) never contains ``session.update``."""
+    if "session.update" not in data:
+        return None
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return None  # the session answers malformed JSON itself
+    if not isinstance(event, dict) or event.get("type") != "session.update":
+        return None
+    event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+    session = event.get("session")
+    audio = session.get("audio") if isinstance(session, dict) else None
+    if audio is None:
+        return None
+    if not isinstance(audio, dict):
+        return ("session.audio must be an object.", "session.audio", event_id)
+    for direction in ("input", "output"):
+        side = audio.get(direction)
+        if side is None:
+            continue
+        param = f"session.audio.{direction}"
+        if not isinstance(side, dict):
+            return (f"{param} must be an object.", param, event_id)
+        fmt = side.get("format")
+        if fmt is None:
+            continue
+        param += ".format"
+        if not isinstance(fmt, dict) or fmt.get("type", "audio/pcm") not in _FORMAT_TYPES:
+            return (f"{param} must be audio/pcm, audio/pcmu or audio/pcma.", param, event_id)
+        rate = fmt.get("rate", 24000)
+        if fmt.get("type", "audio/pcm") == "audio/pcm" and (
+            type(rate) is not int or rate not in _PCM_RATES
+        ):
+            return (f"{param}.rate must be 24000 for audio/pcm.", param + ".rate", event_id)
+    return None
+
+
+def _invalid_request(message: str, param: str, event_id: Any) -> str:
+    """A Realtime ``error`` event (``invalid_request_error``, ``invalid_value``) as JSON."""
+    error = {
+        "type": "invalid_request_error",
+        "code": "invalid_value",
+        "message": message,
+        "param": param,
+        "event_id": event_id,
+    }
+    return json.dumps({"type": "error", "event_id": new_id("event"), "error": error})
+
+
+async def serve_engine_socket(
+    connector: LocalConnector, socket: EngineSocket, metrics: Metrics | None = None
+) -> None:
+    """Serve one engine session over an accepted WebSocket until either side closes.
+
+    A ``session.update`` asking for an audio format the engine cannot serve (a rate of 0 or
+    ``"abc"``) is answered with an ``error`` event and not applied: the session goes on. A
+    fault inside the session ends it with a log line, never an exception out of here.
+    """
+    try:
+        await _serve_engine_socket(connector, socket, metrics)
+    except* Exception:
+        log.exception("engine socket: the session failed; closing it")
+        if metrics is not None:
+            metrics.incr("hotelvoice_engine_bad_events_total", kind="session_failed")
+
+
+async def _serve_engine_socket(
+    connector: LocalConnector, socket: EngineSocket, metrics: Metrics | None
+) -> None:
     async with connector.connect() as link, trio.open_nursery() as nursery:
 
         async def outbound() -> None:
-            try:
-                while True:
-                    await socket.send(await link.receive())
-            except RealtimeClosed:  # the session closed it (a client that stopped reading)
-                nursery.cancel_scope.cancel()
+            while True:
+                try:
+                    event = await link.receive()
+                except RealtimeClosed:  # the session closed it (a client that stopped reading)
+                    break
+                try:
+                    await socket.send(event)
+                except Exception:  # the client went away
+                    break
+            nursery.cancel_scope.cancel()
 
         nursery.start_soon(outbound)
         while True:
@@ -298,6 +380,16 @@ async def serve_engine_socket(connector: LocalConnector, socket: EngineSocket) -
             except Exception:  # the client went away
                 break
             if isinstance(data, str):
+                problem = _session_update_problem(data)
+                if problem is not None:
+                    log.info("engine socket: session.update refused: %s", problem[0])
+                    if metrics is not None:
+                        metrics.incr("hotelvoice_engine_bad_events_total", kind="bad_format")
+                    try:
+                        await socket.send(_invalid_request(*problem))
+                    except Exception:  # the client went away
+                        break
+                    continue
                 try:
                     await link.send(data)
                 except RealtimeClosed:

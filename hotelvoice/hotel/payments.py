@@ -23,6 +23,9 @@ import httpx
 
 log = logging.getLogger(__name__)
 
+# Our tokens are about 50 characters (nonce, expiry, MAC); anything much longer is not one.
+MAX_TOKEN_CHARS = 200
+
 
 class PaymentError(Exception):
     """A payment link could not be made; the message is safe to log (no secrets)."""
@@ -87,7 +90,13 @@ class LocalPaymentLinks:
         return f"{body}.{self._mac(body)}"
 
     def check(self, token: str, now: dt.datetime) -> str | None:
-        """None if ``token`` is genuine and unexpired, else why not ("forged", "expired")."""
+        """None if ``token`` is genuine and unexpired, else why not ("forged", "expired").
+
+        Anything from a URL may arrive: a token that is not short ASCII is forged (the MAC
+        is over ASCII, and a huge digit string would not even convert to an int).
+        """
+        if len(token) > MAX_TOKEN_CHARS or not token.isascii():
+            return "forged"
         nonce, _, rest = token.partition(".")
         expiry, _, mac = rest.partition(".")
         if not (nonce and expiry.isdigit() and mac):

@@ -33,6 +33,11 @@ class SignatureValidator:
     def enabled(self) -> bool:
         return self._enabled
 
+    @property
+    def refuses_all(self) -> bool:
+        """Enabled with no auth token: every check fails, so a request need not be read."""
+        return self._enabled and self._validator is None
+
     def check_webhook(
         self, url: str, params: Mapping[str, str] | Any, signature: str | None
     ) -> bool:

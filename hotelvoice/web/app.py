@@ -2,20 +2,25 @@
 
 Routes: ``POST /twilio/voice`` (incoming-call webhook → TwiML), ``WS /twilio/media`` (the
 bidirectional Media Streams socket), ``POST /twilio/stream-status`` (stream status callback),
-``GET /healthz`` and ``GET /metrics``. Every Twilio request is signature-checked by default.
+``GET /healthz``, ``GET /metrics``, ``GET /pay/<token>`` and ``WS /v1/realtime`` (the offline
+engine, for holders of the engine key). Every Twilio request is signature-checked unless the
+serve command decided otherwise (bound to loopback with no auth token).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
-from collections.abc import Awaitable, Callable
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
 import trio
-from quart import Response, request
+from quart import Response
 from quart_trio import QuartTrio
+from werkzeug.datastructures import MultiDict
 
 from hotelvoice import __version__
 from hotelvoice.calls.bridge import CallServices, LiveCalls, serve_media_stream
@@ -29,16 +34,31 @@ from hotelvoice.engine.connector import (
 )
 from hotelvoice.hotel.basic import BasicHotelTools, basic_instructions
 from hotelvoice.hotel.service import HotelService
-from hotelvoice.loopback import is_loopback
+from hotelvoice.logsafe import RateLimit
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook, load_property_book
 from hotelvoice.realtime.connector import OpenAIConnector
 from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.signatures import SignatureValidator
-from hotelvoice.telephony.tokens import StreamTokens
+from hotelvoice.telephony.tokens import StreamTokens, TokenRefused
 from hotelvoice.web.drain import Drain
+from hotelvoice.web.edge import (
+    ASGIApp,
+    ClientGone,
+    Receive,
+    Refusal,
+    Scope,
+    Send,
+    check_form_headers,
+    header,
+    parse_form,
+    printable,
+    read_body,
+    respond,
+    serve_http,
+)
 from hotelvoice.wire import realtime as rt
-from hotelvoice.wire.twiml import connect_stream_twiml
+from hotelvoice.wire.twiml import connect_stream_twiml, front_desk_twiml
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +67,8 @@ FALLBACK_MESSAGE = (
     "Please hold while we connect you to the front desk."
 )
 REST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TEXT = "text/plain; charset=utf-8"
+XML = "text/xml"
 
 
 def default_connector(
@@ -67,25 +89,38 @@ def default_connector(
     return FallbackConnector(openai, local, metrics)
 
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MEDIA_PATH = "/twilio/media"
-ENGINE_PATH = "/v1/realtime"  # the offline engine for Realtime clients on this machine
+ENGINE_PATH = "/v1/realtime"  # the offline engine for Realtime clients holding the engine key
+VOICE_PATH = "/twilio/voice"
+STATUS_PATH = "/twilio/stream-status"
+WEBHOOK_PATHS = frozenset({VOICE_PATH, STATUS_PATH})
+# Media sockets accepted whose `start` has not come yet, per process. Twilio sends `start` at
+# once, so these are few; beyond this the upgrade is refused (1013: try again later).
+MAX_PRESTART_SOCKETS = 32
+# Twilio's SIDs: two letters and 32 hex digits.
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+# A caller or dialled party: E.164 is at most 16 characters; SIP and client identities are
+# longer. Beyond this (or with control characters) the value is not passed on.
+MAX_PARTY_CHARS = 128
 
 
 class HotelvoiceApp:
-    """The ASGI app: the media socket is served on ASGI directly, everything else by Quart.
+    """The ASGI app: the media socket, the engine socket and Twilio's webhooks are served on
+    ASGI directly, everything else by Quart; every HTTP request goes through
+    :func:`edge.serve_http` (no keep-alive connection left waiting on an unread body).
 
     Quart's websocket layer adds a queue and a task switch to every message; at fifty frames
-    a second per call in each direction that is a large share of the CPU per call.
+    a second per call in each direction that is a large share of the CPU per call. Quart's
+    form parsing reads the whole body (up to 16 MB) before a route can check a signature.
     """
 
-    def __init__(self, quart: QuartTrio, media: ASGIApp, engine: ASGIApp, drain: Drain) -> None:
+    def __init__(
+        self, quart: QuartTrio, media: ASGIApp, engine: ASGIApp, webhook: ASGIApp, drain: Drain
+    ) -> None:
         self.quart = quart
         self._media = media
         self._engine = engine
+        self._webhook = webhook
         self.drain = drain  # the server runs it on SIGTERM/SIGINT (web/server.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,8 +128,15 @@ class HotelvoiceApp:
             await self._media(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] == ENGINE_PATH:
             await self._engine(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] in WEBHOOK_PATHS:
+            await serve_http(self._webhook, scope, receive, send)
+        elif scope["type"] == "http":
+            await serve_http(self._quart, scope, receive, send)
         else:
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _quart(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.quart(scope, receive, send)  # type: ignore[arg-type]
 
 
 class MediaSocketClosed(Exception):
@@ -134,11 +176,31 @@ class AsgiMediaSocket:
                 await self._send({"type": "websocket.close", "code": 1000})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
+def _party(value: str) -> str | None:
+    """A From/To value fit to pass on in a <Parameter>, or None."""
+    if len(value) > MAX_PARTY_CHARS or not value.isprintable():
+        return None
+    return value
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of ``url``, default ports filled in, or None if malformed."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if port is None:
+        port = {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(scheme)
+    return (scheme, (parts.hostname or "").lower(), port)
+
+
+@attrs.define
+class _PreStart:
+    """Media sockets accepted and not yet started (the cap on them is per process)."""
+
+    count: int = 0
 
 
 @attrs.define
@@ -157,18 +219,22 @@ def create_app(
     connector: ModelConnector | str | None = "default",
     metrics: Metrics | None = None,
     hotel: bool = True,
+    tokens: StreamTokens | None = None,
 ) -> HotelvoiceApp:
     """Build the app. ``connector="default"`` picks the backend from the settings.
 
     With ``hotel`` (the default) and no ``tools``, the hotel service (store, properties,
     tools, call records) opens when serving starts; ``hotel=False`` keeps the two basic
-    tools and no store.
+    tools and no store. ``tokens`` replaces the stream token store (tests bound it).
     """
     app = QuartTrio(__name__)
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 1
+    # No Quart route reads a body (the webhooks are served on ASGI directly).
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     metrics = metrics if metrics is not None else Metrics()
-    validator = SignatureValidator(settings.twilio_auth_token, enabled=settings.validate_signatures)
-    tokens = StreamTokens(ttl_s=settings.stream_token_ttl_s)
+    validator = SignatureValidator(settings.twilio_auth_token, enabled=settings.signatures_checked)
+    if tokens is None:
+        tokens = StreamTokens(ttl_s=settings.stream_token_ttl_s)
     book = load_property_book(settings)  # a mistake in the properties fails here, named
     model: ModelConnector | None = (
         default_connector(settings, book, metrics) if isinstance(connector, str) else connector
@@ -177,12 +243,16 @@ def create_app(
     if isinstance(model, FallbackConnector) and isinstance(model.fallback, LocalConnector):
         local_engine = model.fallback
     runtime = _Runtime()
+    prestart = _PreStart()
 
     def front_desk(dialed: str | None) -> str | None:
         """The front desk of the property whose number was dialed, else FRONT_DESK_PHONE."""
         number = book.for_number(dialed).department_number("front_desk")[1]
         return number or settings.front_desk_phone
 
+    # Refused webhooks come from outside at any rate: a burst of lines per kind, then a
+    # summary (every refusal is counted in /metrics).
+    refusals_log = RateLimit(burst=20, window_s=60.0, clock=trio.current_time)
     live_calls = LiveCalls()
     drain = Drain(live_calls, settings, metrics, front_desk)
 
@@ -236,16 +306,12 @@ def create_app(
             calls=live_calls,
             front_desk=lambda context: front_desk(context.dialed),
         )
-        if not settings.validate_signatures:
-            log.warning(
-                "Twilio signatures are NOT checked (TWILIO_VALIDATE_SIGNATURES=false, or no "
-                "TWILIO_AUTH_TOKEN with a loopback PUBLIC_URL): local development only"
-            )
+        if not settings.signatures_checked:
+            log.warning("Twilio signatures are NOT checked: local development only")
         elif not settings.twilio_auth_token:
-            log.warning(
-                "TWILIO_AUTH_TOKEN is not set: every Twilio request will be refused (403); "
-                "set it, or TWILIO_VALIDATE_SIGNATURES=false for local development"
-            )
+            log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio request will be refused (403)")
+        if local_engine is not None and not engine_key:
+            log.info("WS %s is disabled: HOTELVOICE_ENGINE_KEY is not set", ENGINE_PATH)
         if model is None:
             log.warning("no model backend: calls go to the TwiML fallback")
         elif not settings.openai_api_key:
@@ -272,61 +338,102 @@ def create_app(
         metrics.incr("hotelvoice_payment_page_views_total", status=str(page.status))
         return Response(page.body, status=page.status, content_type="text/html; charset=utf-8")
 
-    @app.post("/twilio/voice")
-    async def voice_webhook() -> Any:
-        form = await request.form
-        url = settings.public("/twilio/voice")
-        if request.query_string:
-            url += "?" + request.query_string.decode("latin-1")
-        if not validator.check_webhook(url, form, request.headers.get("X-Twilio-Signature")):
-            metrics.incr("hotelvoice_signature_failures_total", route="voice")
-            metrics.incr("hotelvoice_webhooks_total", outcome="bad_signature")
-            log.warning("voice webhook refused: bad or missing X-Twilio-Signature")
-            return Response("invalid signature\n", status=403, content_type="text/plain")
+    def voice_answer(form: MultiDict[str, str]) -> tuple[int, str, str]:
+        """The incoming-call webhook's answer: (status, content type, body)."""
         call_sid = form.get("CallSid", "")
-        if not call_sid:
-            metrics.incr("hotelvoice_webhooks_total", outcome="no_call_sid")
-            return Response("CallSid is required\n", status=400, content_type="text/plain")
+        if not CALL_SID.fullmatch(call_sid):
+            metrics.incr("hotelvoice_webhooks_total", outcome="bad_call_sid")
+            log.warning("voice webhook refused: CallSid %s is malformed", printable(call_sid, 40))
+            return 400, TEXT, "CallSid must be CA and 32 hex digits\n"
+        parties: dict[str, str] = {}
+        for field in ("From", "To"):
+            value = _party(form.get(field, ""))
+            if value is None:
+                metrics.incr("hotelvoice_webhook_values_dropped_total", field=field)
+                log.warning("call %s: %s too long or unprintable; dropped", call_sid, field)
+                value = ""
+            parties[field] = value
         if drain.draining:  # shutting down: the front desk takes new calls (web/drain.py)
-            return Response(drain.webhook_twiml(form.get("To")), content_type="text/xml")
-        token = tokens.mint(call_sid, trio.current_time())
+            return 200, XML, drain.webhook_twiml(parties["To"] or None)
+        try:
+            token = tokens.mint(call_sid, trio.current_time())
+        except TokenRefused as refused:
+            if refused.reason == "streamed":
+                metrics.incr("hotelvoice_webhooks_total", outcome="replayed")
+                log.warning("call %s: webhook refused: this call's stream already ran", call_sid)
+                return 409, TEXT, "this call's stream has already started\n"
+            metrics.incr("hotelvoice_webhooks_total", outcome="tokens_full")
+            log.warning("call %s: too many streams pending; the front desk takes it", call_sid)
+            twiml = front_desk_twiml(FALLBACK_MESSAGE, front_desk(parties["To"] or None))
+            return 200, XML, twiml
         twiml = connect_stream_twiml(
             stream_url=settings.stream_url,
-            parameters={
-                "token": token,
-                "CallSid": call_sid,
-                "From": form.get("From", ""),
-                "To": form.get("To", ""),
-            },
-            status_callback=settings.public("/twilio/stream-status"),
+            parameters={"token": token, "CallSid": call_sid, **parties},
+            status_callback=settings.public(STATUS_PATH),
             fallback_message=FALLBACK_MESSAGE,
             front_desk=settings.front_desk_phone,
         )
         metrics.incr("hotelvoice_webhooks_total", outcome="stream")
         log.info("call %s: answering with a media stream", call_sid)
-        return Response(twiml, content_type="text/xml")
+        return 200, XML, twiml
 
-    @app.post("/twilio/stream-status")
-    async def stream_status() -> Any:
-        form = await request.form
-        url = settings.public("/twilio/stream-status")
-        if not validator.check_webhook(url, form, request.headers.get("X-Twilio-Signature")):
-            metrics.incr("hotelvoice_signature_failures_total", route="stream_status")
-            return Response("invalid signature\n", status=403, content_type="text/plain")
+    def status_answer(form: MultiDict[str, str]) -> tuple[int, str, str]:
+        call_sid = printable(form.get("CallSid", ""), 40)
         event = form.get("StreamEvent", "")
         if event == "stream-error":
-            log.warning(
-                "call %s: Twilio stream error: %s", form.get("CallSid"), form.get("StreamError")
-            )
+            error = printable(form.get("StreamError", ""), 200)
+            log.warning("call %s: Twilio stream error: %s", call_sid, error)
         else:
-            log.info("call %s: stream status %s", form.get("CallSid"), event)
-        return Response("", status=204)
+            log.info("call %s: stream status %s", call_sid, printable(event, 40))
+        return 204, TEXT, ""
+
+    async def webhook(scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /twilio/voice`` and ``POST /twilio/stream-status``, on ASGI directly: judged
+        by their headers before the body is read, the body read with a cap and parsed by the
+        standard library, then the signature checked over every field."""
+        path = scope["path"]
+        route = "voice" if path == VOICE_PATH else "stream_status"
+        try:
+            check_form_headers(scope, signature_required=validator.enabled)
+            if validator.refuses_all:  # no token to check against: nothing to read
+                raise Refusal(403, "no_token", "invalid signature\n")
+            form = parse_form(await read_body(receive))
+            url = settings.public(path)
+            if scope["query_string"]:
+                url += "?" + bytes(scope["query_string"]).decode("latin-1")
+            signature = header(scope, b"x-twilio-signature")
+            if not validator.check_webhook(url, form, signature):
+                raise Refusal(403, "bad_signature", "invalid signature\n")
+        except ClientGone:
+            return
+        except Refusal as refused:
+            metrics.incr("hotelvoice_webhooks_refused_total", route=route, reason=refused.reason)
+            if refused.reason in ("no_signature", "bad_signature", "no_token"):
+                metrics.incr("hotelvoice_signature_failures_total", route=route)
+            refusals_log.log(
+                log,
+                logging.WARNING,
+                f"{route}_{refused.reason}",
+                "%s webhook refused (%d): %s",
+                route,
+                refused.status,
+                refused.reason,
+            )
+            await respond(send, refused.status, refused.text)
+            return
+        if route == "voice":
+            status, content_type, body = voice_answer(form)
+        else:
+            status, content_type, body = status_answer(form)
+        # While draining, no keep-alive to a server about to stop (Hypercorn waits for it).
+        closing = [(b"connection", b"close")] if drain.draining else []
+        await respond(send, status, body, content_type, closing)
 
     async def media_stream(scope: Scope, receive: Receive, send: Send) -> None:
         """``WS /twilio/media``, served on ASGI directly (see :class:`HotelvoiceApp`)."""
         if (await receive())["type"] != "websocket.connect":
             return
-        signature = _header(scope, b"x-twilio-signature")
+        signature = header(scope, b"x-twilio-signature")
         if not validator.check_websocket(settings.stream_url, signature):
             metrics.incr("hotelvoice_signature_failures_total", route="media")
             log.warning("media stream refused: bad or missing X-Twilio-Signature")
@@ -336,11 +443,28 @@ def create_app(
         if services is None:  # not serving yet (lifespan not run)
             await send({"type": "websocket.close", "code": 1013})
             return
+        if prestart.count >= MAX_PRESTART_SOCKETS:
+            metrics.incr("hotelvoice_media_sockets_refused_total", reason="prestart_full")
+            log.warning("media stream refused: %d sockets already wait for start", prestart.count)
+            await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
+            return
+        prestart.count += 1
+        metrics.set("hotelvoice_media_sockets_prestart_active", prestart.count)
+        waiting = True
+
+        def started(_session: object = None) -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                prestart.count -= 1
+                metrics.set("hotelvoice_media_sockets_prestart_active", prestart.count)
+
         await send({"type": "websocket.accept"})
         socket = AsgiMediaSocket(receive, send)
         try:
-            await serve_media_stream(socket, services)
+            await serve_media_stream(socket, services, on_start=started)
         finally:
+            started()
             await socket.close()
 
     @app.after_request
@@ -365,17 +489,40 @@ def create_app(
     async def metrics_route() -> Any:
         return Response(metrics.render(), content_type="text/plain; version=0.0.4")
 
+    public_origin = _origin(settings.public_url)
+    engine_key = (settings.engine_key or "").encode("utf-8")
+
+    def engine_refusal(scope: Scope) -> str | None:
+        """Why ``WS /v1/realtime`` is refused to this upgrade, or None."""
+        if local_engine is None:
+            return "no_engine"
+        if not engine_key:
+            return "disabled"
+        scheme, _, presented = (header(scope, b"authorization") or "").strip().partition(" ")
+        given = presented.strip().encode("latin-1")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given, engine_key):
+            return "bad_key"
+        origin = header(scope, b"origin")
+        if origin is not None and _origin(origin) != public_origin:
+            return "origin"  # a browser page of another site (cross-site WebSocket)
+        return None
+
     async def engine_socket(scope: Scope, receive: Receive, send: Send) -> None:
-        """``WS /v1/realtime``: the offline engine for Realtime clients (loopback only)."""
+        """``WS /v1/realtime``: the offline engine for Realtime clients holding the engine key
+        (``Authorization: Bearer HOTELVOICE_ENGINE_KEY``, as OpenAI's API takes its key)."""
         if (await receive())["type"] != "websocket.connect":
             return
-        client = scope.get("client") or ("", 0)
-        if local_engine is None or not is_loopback(client[0]):
+        refusal = engine_refusal(scope)
+        if refusal is not None or local_engine is None:
             metrics.incr("hotelvoice_engine_sockets_total", outcome="refused")
-            await send({"type": "websocket.close", "code": 1008})
+            metrics.incr("hotelvoice_engine_sockets_refused_total", reason=refusal or "no_engine")
+            log.warning("engine socket refused: %s", refusal)
+            await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
             return
         await send({"type": "websocket.accept"})
         metrics.incr("hotelvoice_engine_sockets_total", outcome="accepted")
-        await serve_engine_socket(local_engine, AsgiMediaSocket(receive, send))
+        socket = AsgiMediaSocket(receive, send)
+        await serve_engine_socket(local_engine, socket, metrics)
+        await socket.close()
 
-    return HotelvoiceApp(app, media_stream, engine_socket, drain)
+    return HotelvoiceApp(app, media_stream, engine_socket, webhook, drain)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hotelvoice.calls import diagrams
-from hotelvoice.config import ConfigError, settings_from_env
+from hotelvoice.config import ConfigError, settings_from_env, signatures_for_bind
 from hotelvoice.logsafe import configure_logging
 from hotelvoice.properties.book import load_property_book
 from hotelvoice.softphone.script import DEFAULT_VOICE
@@ -18,7 +19,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotelvoice", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the service (Hypercorn, trio worker)")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to bind (127.0.0.1); unsigned local development needs loopback",
+    )
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="INFO")
     drawn = commands.add_parser("diagrams", help="write or check docs/state-diagrams/")
@@ -130,6 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hotelvoice: configuration error: {exc}", file=sys.stderr)
         return 2
+    # Whether Twilio signatures are checked depends on who can reach the server: the bind.
+    decision = signatures_for_bind(settings, args.host)
+    if decision.message is not None:
+        logging.getLogger("hotelvoice.web.cli").log(decision.level, "%s", decision.message)
+    settings = decision.settings
     from hotelvoice.web.server import run_server  # imports the web stack only when serving
 
     run_server(settings, host=args.host, port=args.port)

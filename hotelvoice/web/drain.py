@@ -29,7 +29,7 @@ import trio
 from hotelvoice.calls.bridge import OBSERVER_FINISH_TIMEOUT_S, LiveCalls
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
-from hotelvoice.wire.twiml import dial_twiml, say_and_hang_up_twiml
+from hotelvoice.wire.twiml import front_desk_twiml
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,8 @@ class Drain:
         with the caller's own number shown; with no front desk, an apology and the hang-up."""
         number = self.front_desk(dialed)
         self.metrics.incr("hotelvoice_webhooks_total", outcome="draining")
-        if number is None:
-            return say_and_hang_up_twiml(DRAINING_NO_DESK_MESSAGE)
-        return dial_twiml(number, message=DRAINING_DIAL_MESSAGE)
+        message = DRAINING_DIAL_MESSAGE if number else DRAINING_NO_DESK_MESSAGE
+        return front_desk_twiml(message, number)
 
     def begin(self) -> None:
         """Stop taking calls: from now on ``/healthz`` says 503 and webhooks dial the desk."""

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def hypercorn_config(host: str, port: int) -> Config:
+    """Hypercorn's settings: the trio worker, logs on stdout, and the limits of the edge
+    (bodies are capped by the routes themselves, see ``web/edge.py``)."""
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.worker_class = "trio"  # the asyncio default would fail every request under QuartTrio
@@ -29,7 +31,10 @@ def hypercorn_config(host: str, port: int) -> Config:
     config.accesslog = logging.getLogger("hypercorn.access")
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5.0
+    # A Twilio message is under 1 KB, a Realtime client's append at most 5 s of audio.
     config.websocket_max_message_size = 1024 * 1024
+    # A request line and headers (Twilio's are about 1 KB); beyond this Hypercorn answers 400.
+    config.h11_max_incomplete_size = 16 * 1024
     return config
 
 

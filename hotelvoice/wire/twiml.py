@@ -11,7 +11,7 @@ __all__ = [
     "MAX_STREAM_PARAMETER_CHARS",
     "connect_stream_twiml",
     "dial_twiml",
-    "say_and_hang_up_twiml",
+    "front_desk_twiml",
 ]
 
 # <Stream> docs: each <Parameter>'s name and value together must stay under 500 characters.
@@ -68,6 +68,19 @@ def connect_stream_twiml(
     return _to_xml(response)
 
 
+def front_desk_twiml(message: str, front_desk: str | None) -> str:
+    """The answer when no stream can be offered: ``<Say>message</Say>`` (skipped when empty),
+    then ``<Dial>front_desk</Dial>``, or ``<Hangup/>`` when there is no front desk."""
+    response = VoiceResponse()
+    if message:
+        response.say(message)
+    if front_desk is None:
+        response.hangup()
+    else:
+        response.dial(front_desk)
+    return _to_xml(response)
+
+
 def dial_twiml(
     number: str,
     *,
@@ -94,14 +107,6 @@ def dial_twiml(
             f"{MAX_INLINE_TWIML_CHARS} inline"
         )
     return twiml
-
-
-def say_and_hang_up_twiml(message: str) -> str:
-    """``<Say>message</Say><Hangup/>``: a webhook's answer when no one can take the call."""
-    response = VoiceResponse()
-    response.say(message)
-    response.hangup()
-    return _to_xml(response)
 
 
 def _to_xml(response: VoiceResponse) -> str:

@@ -33,6 +33,7 @@ AUTH_TOKEN = "twilio-auth-token-for-tests"
 ACCOUNT_SID = "AC" + "1" * 32
 FRONT_DESK = "+15550000000"
 LOCAL_ACCOUNT_SID = "AC" + "5" * 32
+ENGINE_KEY = "engine-key-for-tests"  # WS /v1/realtime's bearer key
 
 
 async def expect_tool_output(model: FakeSession) -> dict[str, Any]:
@@ -169,6 +170,7 @@ async def local_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[L
             "HOTEL_NAME": "Sunset Inn",
             "HOTEL_LOCATION": "12 Ocean Drive, Santa Monica",
             "HOTELVOICE_DB": str(tmp_path / "hotelvoice.db"),
+            "HOTELVOICE_ENGINE_KEY": ENGINE_KEY,
         },
         dotenv=None,
     )

@@ -241,37 +241,50 @@ async def test_sigkill_mid_call_loses_at_most_the_last_flush_and_restart_closes_
     assert f"{CALLS} call records left open by an earlier process closed" in text
 
 
+async def wait_for_metric(server: Server, *lines: str) -> None:
+    """Polls ``/metrics`` until it holds every line. Raises AssertionError after 5 s."""
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        for _ in range(100):
+            metrics = (await http.get("/metrics")).text
+            if all(line in metrics for line in lines):
+                return
+            await trio.sleep(0.05)
+    raise AssertionError(metrics)
+
+
 async def test_a_reused_call_sid_is_refused_and_its_record_untouched(
     nursery: trio.Nursery, tmp_path: Path
 ) -> None:
     db = tmp_path / "hotelvoice.db"
     model = await start_fake_realtime(nursery, fail_fast=False)
     call_sid = new_sid("CA")
+    headers, fields = signed_webhook(
+        PUBLIC_URL,
+        "/twilio/voice",
+        AUTH_TOKEN,
+        inbound_call_form(call_sid=call_sid, account_sid=ACCOUNT_SID),
+    )
     async with serving(db, model, tmp_path / "serve.log") as server:
         with trio.fail_after(30):
             async with dial(server, call_sid) as first:
                 session = await model.next_session()
                 await session.expect("response.create")
                 await session.input_transcript("the real caller")
-                # The same CallSid again, while the first call is live ...
-                async with dial(server, call_sid) as replay:
-                    await replay.wait_closed_by_server()
+                # The same webhook again, while the first call is live: the stream tokens
+                # remember the CallSid, so no second stream is offered.
+                async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
+                    replay = await http.post("/twilio/voice", data=fields, headers=headers)
+                assert replay.status_code == 409, replay.text
                 await first.hang_up()
-            # ... and after it ended.
+            await wait_for_metric(server, "hotelvoice_calls_active 0")  # the record is saved
+    # A restarted server has forgotten the tokens; the store still knows the call.
+    async with serving(db, model, tmp_path / "serve2.log") as server:
+        with trio.fail_after(30):
             async with dial(server, call_sid) as again:
                 await again.wait_closed_by_server()
-            async with httpx.AsyncClient(base_url=server.http_url) as http:
-                for _ in range(100):
-                    metrics = (await http.get("/metrics")).text
-                    if (
-                        'hotelvoice_stream_token_failures_total{reason="duplicate_call"} 2'
-                        in metrics
-                        and "hotelvoice_calls_active 0" in metrics
-                    ):
-                        break
-                    await trio.sleep(0.05)
-                else:
-                    raise AssertionError(metrics)
+            await wait_for_metric(
+                server, 'hotelvoice_stream_token_failures_total{reason="duplicate_call"} 1'
+            )
     ended, reason, texts = stored(db)[call_sid]
     assert texts == ["the real caller"]
     assert ended is not None and reason != INTERRUPTED

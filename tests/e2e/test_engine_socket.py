@@ -12,17 +12,40 @@ import base64
 import json
 from typing import Any
 
+import pytest
 import trio
 from openai import OpenAI
-from trio_websocket import open_websocket_url
+from trio_websocket import ConnectionClosed, open_websocket_url
 
-from tests.e2e.conftest import LocalServer
+from tests.e2e.conftest import ENGINE_KEY, LocalServer
+
+AUTH = [(b"Authorization", f"Bearer {ENGINE_KEY}".encode())]
+
+
+async def upgrade_status(base_url: str, headers: list[tuple[bytes, bytes]]) -> int:
+    """The HTTP status a WebSocket upgrade to /v1/realtime gets (a raw socket: nothing leaks)."""
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    request = (
+        b"GET /v1/realtime HTTP/1.1\r\nHost: " + host.encode() + b"\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n"
+        + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        + b"\r\n"
+    )
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        await stream.send_all(request)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = await stream.receive_some(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
 
 
 def converse(url: str) -> dict[str, Any]:
-    client = OpenAI(
-        api_key="not-needed-locally", websocket_base_url=url.replace("http", "ws") + "/v1"
-    )
+    client = OpenAI(api_key=ENGINE_KEY, websocket_base_url=url.replace("http", "ws") + "/v1")
     seen: dict[str, Any] = {"types": [], "text": "", "audio": b"", "transcript": ""}
     with client.realtime.connect(model="gpt-realtime") as connection:
         connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
@@ -84,7 +107,11 @@ async def test_an_oversized_append_on_the_socket_gets_an_error_and_the_session_g
     url = local_server.url.replace("http", "ws") + "/v1/realtime"
     six_seconds = bytes(24_000 * 2 * 6)  # PCM16 at 24 kHz, the session's default input
     with trio.fail_after(60):
-        async with open_websocket_url(url, max_message_size=4 * 1024 * 1024) as socket:
+        async with open_websocket_url(
+            url,
+            max_message_size=4 * 1024 * 1024,
+            extra_headers=AUTH,
+        ) as socket:
             assert json.loads(await socket.get_message())["type"] == "session.created"
             audio = base64.b64encode(six_seconds).decode("ascii")
             await socket.send_message(
@@ -99,3 +126,80 @@ async def test_an_oversized_append_on_the_socket_gets_an_error_and_the_session_g
             assert cleared["type"] == "input_audio_buffer.cleared"
     total = local_server.metrics.get("hotelvoice_engine_bad_events_total", kind="oversized_append")
     assert total == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([], "bad_key"),
+        ([(b"Authorization", b"Bearer wrong-key")], "bad_key"),
+        ([(b"Authorization", f"Basic {ENGINE_KEY}".encode())], "bad_key"),
+        ([(b"Authorization", "Bearer ünïcode".encode())], "bad_key"),
+        ([*AUTH, (b"Origin", b"https://evil.example.com")], "origin"),
+    ],
+)
+async def test_the_engine_socket_needs_the_key_and_no_foreign_origin(
+    local_server: LocalServer, headers: list[tuple[bytes, bytes]], reason: str
+) -> None:
+    with trio.fail_after(10):
+        assert await upgrade_status(local_server.url, headers) == 403
+    refused = local_server.metrics.get("hotelvoice_engine_sockets_refused_total", reason=reason)
+    assert refused == 1
+
+
+async def test_the_engine_socket_takes_the_public_origin(local_server: LocalServer) -> None:
+    url = local_server.url.replace("http", "ws") + "/v1/realtime"
+    origin = [*AUTH, (b"Origin", local_server.settings.public_url.encode())]
+    with trio.fail_after(30):
+        async with open_websocket_url(url, extra_headers=origin) as socket:
+            assert json.loads(await socket.get_message())["type"] == "session.created"
+
+
+@pytest.mark.parametrize("rate", [0, "abc", 10**30])
+@pytest.mark.parametrize("direction", ["input", "output"])
+async def test_a_bad_audio_rate_gets_an_error_and_the_session_goes_on(
+    local_server: LocalServer, rate: object, direction: str
+) -> None:
+    url = local_server.url.replace("http", "ws") + "/v1/realtime"
+    update = {
+        "type": "session.update",
+        "event_id": "evt_bad",
+        "session": {
+            "type": "realtime",
+            "audio": {direction: {"format": {"type": "audio/pcm", "rate": rate}}},
+        },
+    }
+    with trio.fail_after(60):
+        async with open_websocket_url(url, extra_headers=AUTH) as socket:
+            assert json.loads(await socket.get_message())["type"] == "session.created"
+            await socket.send_message(json.dumps(update))
+            error = json.loads(await socket.get_message())
+            assert error["type"] == "error", error
+            assert error["error"]["type"] == "invalid_request_error"
+            assert error["error"]["event_id"] == "evt_bad"
+            # The session is unchanged and still answers, in audio at the default rate.
+            audio = base64.b64encode(bytes(24_000 * 2 // 10)).decode("ascii")
+            append = {"type": "input_audio_buffer.append", "audio": audio}
+            await socket.send_message(json.dumps(append))
+            await socket.send_message(
+                json.dumps(
+                    {
+                        "type": "conversation.item.create",
+                        "item": {
+                            "type": "message",
+                            "role": "user",
+                            "content": [{"type": "input_text", "text": "what time is check in"}],
+                        },
+                    }
+                )
+            )
+            await socket.send_message(json.dumps({"type": "response.create"}))
+            while True:
+                try:
+                    event = json.loads(await socket.get_message())
+                except ConnectionClosed as closed:
+                    raise AssertionError(f"the session closed: {closed.reason}") from None
+                assert event["type"] != "error", event
+                if event["type"] == "response.done":
+                    assert event["response"]["status"] == "completed"
+                    break

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+import httpx
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
@@ -23,3 +26,11 @@ async def serve_on_loopback(nursery: trio.Nursery, app: QuartTrio) -> str:
 
     binds: list[str] = await nursery.start(run)
     return binds[0]
+
+
+def asgi_client(app: object) -> httpx.AsyncClient:
+    """An httpx client of an ASGI ``app`` in process, no socket (``HotelvoiceApp`` serves the
+    Twilio webhooks on ASGI directly, so Quart's test client does not reach them)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=cast("Any", app)), base_url="http://app"
+    )

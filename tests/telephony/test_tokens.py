@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from hotelvoice.telephony.tokens import StreamTokens, TokenCheck
+from hotelvoice.telephony.tokens import StreamTokens, TokenCheck, TokenRefused
 
 CALL = "CA00000000000000000000000000000001"
 OTHER_CALL = "CA00000000000000000000000000000002"
+
+
+def call(n: int) -> str:
+    return f"CA{n:032x}"
 
 
 def test_mint_then_redeem_is_ok() -> None:
@@ -20,7 +24,7 @@ def test_mint_then_redeem_is_ok() -> None:
 
 def test_tokens_are_unique_url_safe_and_fit_a_stream_parameter() -> None:
     tokens = StreamTokens()
-    minted = {tokens.mint(CALL, now=0.0) for _ in range(1000)}
+    minted = {tokens.mint(call(n), now=0.0) for n in range(1000)}
     assert len(minted) == 1000
     for token in minted:
         assert 32 <= len(token) < 100
@@ -86,11 +90,11 @@ def test_token_of_another_store_is_unknown() -> None:
 
 def test_mint_prunes_expired_tokens() -> None:
     tokens = StreamTokens(ttl_s=10.0)
-    stale = [tokens.mint(CALL, now=float(t)) for t in range(5)]  # expire at 10..14
+    stale = [tokens.mint(call(t), now=float(t)) for t in range(5)]  # expire at 10..14
     assert tokens.pending() == 5
     fresh = tokens.mint(OTHER_CALL, now=12.0)  # prunes those minted at 0, 1 and 2
     assert tokens.pending() == 3
-    assert [tokens.redeem(t, CALL, now=12.0) for t in stale] == [
+    assert [tokens.redeem(token, call(t), now=12.0) for t, token in enumerate(stale)] == [
         TokenCheck.UNKNOWN,
         TokenCheck.UNKNOWN,
         TokenCheck.UNKNOWN,
@@ -103,36 +107,87 @@ def test_mint_prunes_expired_tokens() -> None:
 def test_redeem_prunes_expired_tokens() -> None:
     tokens = StreamTokens(ttl_s=10.0)
     for t in range(3):
-        tokens.mint(CALL, now=float(t))
+        tokens.mint(call(t), now=float(t))
     assert tokens.redeem("unknown", CALL, now=100.0) is TokenCheck.UNKNOWN
     assert tokens.pending() == 0
 
 
-def test_max_pending_drops_the_oldest() -> None:
+def test_a_second_mint_for_a_call_replaces_the_first() -> None:
+    tokens = StreamTokens()
+    first = tokens.mint(CALL, now=0.0)
+    second = tokens.mint(CALL, now=1.0)
+    assert tokens.pending() == 1
+    assert tokens.redeem(first, CALL, now=2.0) is TokenCheck.UNKNOWN
+    assert tokens.redeem(second, CALL, now=2.0) is TokenCheck.OK
+
+
+def test_when_full_minting_is_refused_and_genuine_tokens_stay() -> None:
     tokens = StreamTokens(max_pending=3)
-    minted = [tokens.mint(CALL, now=float(t)) for t in range(5)]
+    genuine = tokens.mint(CALL, now=0.0)
+    tokens.mint(call(10), now=0.1)
+    tokens.mint(call(11), now=0.2)
+    for n in range(100):  # a flood of webhooks for calls that never stream
+        with pytest.raises(TokenRefused) as refused:
+            tokens.mint(call(100 + n), now=1.0)
+        assert refused.value.reason == "full"
     assert tokens.pending() == 3
-    assert tokens.redeem(minted[0], CALL, now=5.0) is TokenCheck.UNKNOWN
-    assert tokens.redeem(minted[1], CALL, now=5.0) is TokenCheck.UNKNOWN
-    assert [tokens.redeem(t, CALL, now=5.0) for t in minted[2:]] == [TokenCheck.OK] * 3
+    assert tokens.redeem(genuine, CALL, now=2.0) is TokenCheck.OK
+    tokens.mint(OTHER_CALL, now=2.0)  # room again once a token is spent
+    assert tokens.pending() == 3
 
 
-def test_max_pending_counts_remembered_used_tokens() -> None:
+def test_a_call_whose_stream_started_cannot_mint_again() -> None:
+    tokens = StreamTokens(streamed_memory_s=4 * 3600.0)
+    token = tokens.mint(CALL, now=0.0)
+    assert tokens.redeem(token, CALL, now=1.0) is TokenCheck.OK
+    assert tokens.streamed(CALL)
+    with pytest.raises(TokenRefused) as refused:
+        tokens.mint(CALL, now=3600.0)  # a replayed webhook, an hour later
+    assert refused.value.reason == "streamed"
+    assert tokens.pending() == 0
+    tokens.mint(CALL, now=4 * 3600.0 + 2.0)  # forgotten after the memory's span
+    assert not tokens.streamed(CALL)
+
+
+def test_a_wrong_call_redeem_does_not_mark_either_call_streamed() -> None:
+    tokens = StreamTokens()
+    token = tokens.mint(CALL, now=0.0)
+    assert tokens.redeem(token, OTHER_CALL, now=1.0) is TokenCheck.WRONG_CALL
+    assert not tokens.streamed(CALL) and not tokens.streamed(OTHER_CALL)
+    tokens.mint(CALL, now=2.0)
+
+
+def test_the_streamed_memory_is_bounded_oldest_first() -> None:
+    tokens = StreamTokens(max_streamed=2)
+    for n in range(3):
+        assert tokens.redeem(tokens.mint(call(n), now=float(n)), call(n), now=n + 0.5) is (
+            TokenCheck.OK
+        )
+    assert [tokens.streamed(call(n)) for n in range(3)] == [False, True, True]
+
+
+def test_used_tokens_remembered_are_bounded() -> None:
     tokens = StreamTokens(max_pending=2)
-    used = tokens.mint(CALL, now=0.0)
-    assert tokens.redeem(used, CALL, now=0.5) is TokenCheck.OK
-    tokens.mint(CALL, now=1.0)
-    tokens.mint(CALL, now=2.0)  # the store is full: the used one is dropped
-    assert tokens.pending() == 2
-    # Forgotten, but still refused.
-    assert tokens.redeem(used, CALL, now=3.0) is TokenCheck.UNKNOWN
+    used = [tokens.mint(call(n), now=0.0) for n in range(2)]
+    for n, token in enumerate(used):
+        assert tokens.redeem(token, call(n), now=0.5) is TokenCheck.OK
+    later = tokens.mint(call(5), now=1.0)
+    assert tokens.redeem(later, call(5), now=1.5) is TokenCheck.OK
+    # The oldest redeemed one is forgotten (UNKNOWN), but still refused.
+    assert tokens.redeem(used[0], call(0), now=2.0) is TokenCheck.UNKNOWN
+    assert tokens.redeem(used[1], call(1), now=2.0) is TokenCheck.USED
 
 
 def test_many_calls_stay_bounded() -> None:
     tokens = StreamTokens(ttl_s=60.0, max_pending=100)
+    refused = 0
     for t in range(10_000):
-        tokens.mint(f"CA{t}", now=t / 10)
+        try:
+            tokens.mint(call(t), now=t / 10)
+        except TokenRefused:
+            refused += 1
     assert tokens.pending() == 100
+    assert refused > 0
 
 
 @pytest.mark.parametrize(("ttl_s", "max_pending"), [(0.0, 10), (-1.0, 10), (60.0, 0)])

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -41,8 +42,10 @@ def test_serve_answers_health_checks_and_stops_on_sigterm(tmp_path: Path) -> Non
             except httpx.TransportError:
                 time.sleep(0.05)
         assert health == {"status": "ok", "version": "0.1.0", "backend": "local", "calls_active": 0}
-        # Embedded defaults: a loopback URL and no token, so local calls need no signature.
-        answer = httpx.post(f"http://127.0.0.1:{port}/twilio/voice", data={"CallSid": "CA1"})
+        # Embedded defaults: bound to loopback, no token, so local calls need no signature.
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/twilio/voice", data={"CallSid": "CA" + "0" * 32}
+        )
         assert answer.status_code == 200
         assert "<Stream" in answer.text
         # The access log (Hypercorn's) goes through the safe-log filter: no payment token.
@@ -129,3 +132,49 @@ def test_serve_creates_the_store_in_the_working_directory(tmp_path: Path) -> Non
     assert process.returncode == 0
     assert (tmp_path / "hotelvoice.db").is_file()
     assert "hotel: 1 property (default)" in output
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "status", "said"),
+    [
+        ({}, 403, "WARNING hotelvoice.web.cli: TWILIO_AUTH_TOKEN is not set and the server is"),
+        (
+            {"TWILIO_VALIDATE_SIGNATURES": "false"},
+            200,
+            "ERROR hotelvoice.web.cli: Twilio signatures are NOT checked",
+        ),
+    ],
+)
+def test_bound_beyond_loopback_signatures_stay_on_unless_switched_off_loudly(
+    tmp_path: Path, extra_env: dict[str, str], status: int, said: str
+) -> None:
+    # The default PUBLIC_URL is on loopback; what counts is the address the server binds.
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TWILIO_"))}
+    env.update(extra_env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotelvoice", "serve", "--host", "0.0.0.0", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/twilio/voice", data={"CallSid": "CA" + "0" * 32}
+        )
+        assert answer.status_code == status
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert said in output

@@ -16,6 +16,7 @@ from hotelvoice.web.drain import (
     DrainPhase,
     stop_budget,
 )
+from tests.fakes.serving import asgi_client
 from tests.fakes.twilio_webhook import inbound_call_form, parse_twiml_verbs
 
 PROPERTIES = """
@@ -76,11 +77,13 @@ async def test_a_new_call_dials_the_front_desk_of_the_property_it_rang(
 ) -> None:
     app = make_app(tmp_path)
     app.drain.begin()
-    answer = await app.quart.test_client().post(
-        "/twilio/voice", form=inbound_call_form(call_sid="CA" + "1" * 32, to=dialed)
-    )
+    async with asgi_client(app) as http:
+        answer = await http.post(
+            "/twilio/voice", data=inbound_call_form(call_sid="CA" + "1" * 32, to=dialed)
+        )
     assert answer.status_code == 200
-    verbs = parse_twiml_verbs(await answer.get_data(as_text=True))
+    assert answer.headers["connection"] == "close"
+    verbs = parse_twiml_verbs(answer.text)
     assert verbs == [("Say", DRAINING_DIAL_MESSAGE), ("Dial", desk)]
     assert app.drain.metrics.get("hotelvoice_webhooks_total", outcome="draining") == 1
 
@@ -90,10 +93,9 @@ async def test_with_no_front_desk_a_new_call_hears_an_apology_and_the_hang_up(
 ) -> None:
     app = create_app(Settings(validate_signatures=False), hotel=False, connector=None)
     app.drain.begin()
-    answer = await app.quart.test_client().post(
-        "/twilio/voice", form=inbound_call_form(call_sid="CA" + "2" * 32)
-    )
-    verbs = parse_twiml_verbs(await answer.get_data(as_text=True))
+    async with asgi_client(app) as http:
+        answer = await http.post("/twilio/voice", data=inbound_call_form(call_sid="CA" + "2" * 32))
+    verbs = parse_twiml_verbs(answer.text)
     assert verbs == [("Say", DRAINING_NO_DESK_MESSAGE), ("Hangup", "")]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from hotelvoice.wire.twiml import connect_stream_twiml, dial_twiml
+from hotelvoice.wire.twiml import connect_stream_twiml, dial_twiml, front_desk_twiml
 
 STREAM_URL = "wss://hotel.example.com/media"
 STATUS_URL = "https://hotel.example.com/stream-status"
@@ -150,3 +150,13 @@ def test_dial_twiml_limit_counts_escaped_characters() -> None:
 def test_dial_twiml_refuses_a_non_positive_timeout() -> None:
     with pytest.raises(ValueError, match="timeout"):
         dial_twiml(FRONT_DESK, timeout_s=0)
+
+
+def test_front_desk_twiml_says_then_dials_or_hangs_up() -> None:
+    root = ET.fromstring(front_desk_twiml("Please hold.", FRONT_DESK))
+    assert [(child.tag, child.text) for child in root] == [
+        ("Say", "Please hold."),
+        ("Dial", FRONT_DESK),
+    ]
+    root = ET.fromstring(front_desk_twiml("", None))
+    assert [child.tag for child in root] == ["Hangup"]
