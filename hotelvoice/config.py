@@ -87,7 +87,15 @@ class Settings:
     inbound_buffer_frames: int = _env("HOTELVOICE_INBOUND_BUFFER_FRAMES", 250)
     # Audio between two Twilio marks: barge-in accuracy vs traffic.
     mark_interval_ms: int = _env("HOTELVOICE_MARK_INTERVAL_MS", 100)
-    max_model_reconnects: int = _env("HOTELVOICE_MAX_MODEL_RECONNECTS", 1)
+    # Model drops: reconnects allowed within a sliding window, each after an exponential
+    # back-off with jitter; past the budget the call falls back to the offline engine.
+    max_model_reconnects: int = _env("HOTELVOICE_MAX_MODEL_RECONNECTS", 3)
+    model_reconnect_window_s: float = _env("HOTELVOICE_MODEL_RECONNECT_WINDOW", 60.0)
+    model_reconnect_backoff_s: float = _env("HOTELVOICE_MODEL_RECONNECT_BACKOFF", 0.25)
+    model_reconnect_backoff_max_s: float = _env("HOTELVOICE_MODEL_RECONNECT_BACKOFF_MAX", 2.0)
+    # A model session is renewed (at a quiet moment) once this old: Realtime sessions end at
+    # 60 minutes.
+    model_session_rollover_s: float = _env("HOTELVOICE_MODEL_SESSION_ROLLOVER", 3300.0)
 
     @property
     def stream_url(self) -> str:

@@ -33,7 +33,9 @@ _HELP = {
     "hotelvoice_barge_ins_total": "Caller barge-ins that cleared playback.",
     "hotelvoice_transfers_total": "Transfers to a human, by outcome.",
     "hotelvoice_rest_failures_total": "Failed Twilio REST requests, by action.",
-    "hotelvoice_model_fallbacks_total": "Calls the fallback backend answered, by backend.",
+    "hotelvoice_model_fallbacks_total": "Calls handed to the fallback backend, by reason "
+    "(connect_failed, setup_timeout, reconnects_exhausted).",
+    "hotelvoice_model_rollovers_total": "Model sessions renewed before their time limit.",
     "hotelvoice_engine_bad_events_total": "Offline engine client events refused, by kind.",
     "hotelvoice_engine_audio_dropped_ms_total": "Caller audio the offline engine's ears were "
     "too far behind to hear, ms.",

@@ -4,7 +4,8 @@ Tasks (all in the call's nursery):
 
 * inbound: reads the Twilio socket (its only reader), parses, feeds the session;
 * model leg: opens the model link, sends ``session.update``, reads model events (the link's
-  only reader) and reconnects once when the session asks for it;
+  only reader); reconnects after the back-off the session names, and switches to a fresh
+  session (a rollover) or to the fallback backend when the session says so;
 * tools: each function call runs in its own task under the tool deadline;
 * watchdog: sleeps until the session's next deadline and reports it.
 
@@ -44,6 +45,7 @@ from hotelvoice.calls.ports import (
     ToolOutcome,
     ToolRegistry,
     TransferRequest,
+    model_backends,
 )
 from hotelvoice.calls.session import (
     Action,
@@ -51,6 +53,7 @@ from hotelvoice.calls.session import (
     HangUp,
     ReconnectModel,
     RunTool,
+    SwitchModel,
     ToModel,
     ToTwilio,
     TransferCall,
@@ -342,7 +345,8 @@ class Call:
         self.settings = services.settings
         self.metrics = services.metrics
         self.context = context
-        self.connector = connector
+        # The backend the call opens, and the one it may switch to mid-call.
+        self.connector, self._fallback = model_backends(connector)
         self.session = CallSession(
             call_sid=start.call_sid,
             stream_sid=start.stream_sid,
@@ -350,6 +354,7 @@ class Call:
             clock=trio.current_time,
             metrics=services.metrics,
             context_items=self._observed(lambda o: o.context_items(), ()),
+            fallback=self._fallback is not None,
         )
         self.session.machine.on_change = self._state_changed
         self._state_change = trio.Event()
@@ -359,6 +364,9 @@ class Call:
         self._pump_scope: trio.CancelScope | None = None
         self._link_open = False
         self._handing_over = False
+        # One model link attempt (back-off, connect, pump); a SwitchModel cancels it.
+        self._attempt_scope: trio.CancelScope | None = None
+        self._switch_requested = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -464,6 +472,7 @@ class Call:
     async def _perform(self, actions: Sequence[Action]) -> None:
         """Carry out what the session decided, in order."""
         stats = self.session.stats
+        switch: SwitchModel | None = None
         for action in actions:
             if isinstance(action, ToModel):
                 await self._send_to_model(action.text)
@@ -476,7 +485,11 @@ class Call:
                 self._start_soon(self._transfer, action.request)
             elif isinstance(action, HangUp):
                 self._start_soon(self._hang_up, action.reason)
+            elif isinstance(action, SwitchModel):
+                switch = action  # after the rest: it may cancel the task running this
             # ReconnectModel: the model leg acts on it in the actions it gets back.
+        if switch is not None:
+            self._switch_model(switch)
         self._end_if_over()
 
     def _start_soon(self, fn: Callable[[T], Awaitable[None]], arg: T) -> None:
@@ -535,18 +548,52 @@ class Call:
         return rt.dumps(rt.session_update(config))
 
     async def _model_leg(self) -> None:
-        """Keep a model link open for the session, reconnecting when it asks to."""
+        """Keep a model link open for the session: reconnect after the back-off it names,
+        switch backend or session when it says so; return once it wants no more links."""
         session = self.session
+        delay = 0.0
         with self._leg_scope:
             while True:
-                reason = await self._run_model_link()
+                reason = "switched"
+                with trio.CancelScope() as self._attempt_scope:
+                    if delay:
+                        await trio.sleep(delay)
+                    reason = await self._run_model_link()
+                self._attempt_scope = None
+                delay = 0.0
                 if session.ended:
                     break
+                if self._take_switch():  # the session already moved on to the next link
+                    continue
                 actions = session.on_model_lost(reason)
                 await self._perform(actions)
-                if not any(isinstance(action, ReconnectModel) for action in actions):
+                if self._take_switch():
+                    continue
+                again = next((a for a in actions if isinstance(a, ReconnectModel)), None)
+                if again is None:
                     break
+                delay = again.delay_s
         self._end_if_over()
+
+    def _take_switch(self) -> bool:
+        """Whether a SwitchModel came since the last look (and forget it)."""
+        requested, self._switch_requested = self._switch_requested, False
+        return requested
+
+    def _switch_model(self, switch: SwitchModel) -> None:
+        """Drop the current link attempt (if any): the model leg opens the next link, on the
+        fallback backend when asked (once per call), without a back-off."""
+        if switch.fallback and self._fallback is not None:
+            log.warning(
+                "call %s: switching the model from %s to %s",
+                self.session.call_sid,
+                self.connector.name,
+                self._fallback.name,
+            )
+            self.connector, self._fallback = self._fallback, None
+        self._switch_requested = True
+        if self._attempt_scope is not None:
+            self._attempt_scope.cancel()
 
     async def _run_model_link(self) -> str:
         """Open one model link and pump events until it closes; returns why it ended."""

@@ -13,6 +13,8 @@ from hotelvoice.calls.machine import (
     CLOSING_TRANSITIONS,
     DEADLINES,
     LIVE_STATES,
+    MODEL_LINK_TRANSITIONS,
+    SESSION_DEADLINE,
     STATES,
     SUB_STATES,
     TRANSFER_TRANSITIONS,
@@ -73,7 +75,7 @@ def mermaid() -> str:
     phases inside ``transferring``, and beside it the ending we may start ourselves."""
     lines = ["---", "title: hotelvoice call state machine", "---", "stateDiagram-v2"]
     lines.append(f"  [*] --> {CallState.CONNECTING}")
-    lines += [f"  {edge}" for edge in _edges(TRANSITIONS)]
+    lines += [f"  {edge}" for edge in _edges((*TRANSITIONS, *MODEL_LINK_TRANSITIONS))]
     for state in LIVE_STATES:
         lines.append(f"  {state} --> {CallState.ENDED}: hangup / finish")
     lines.append(f"  {CallState.ENDED} --> [*]")
@@ -149,12 +151,17 @@ def operators_page() -> str:
         "call is bounded by `HOTELVOICE_TOOL_TIMEOUT` "
         f"({defaults.tool_timeout_s:g} s; the model then tells the caller it could not help).",
         "",
+        f"Model session deadline: {_setting(SESSION_DEADLINE, defaults)} after the session "
+        f"opened → {SESSION_DEADLINE.trigger}; at the next quiet moment (listening, nothing "
+        f"playing, no tool running) → {MODEL_LINK_TRANSITIONS[-1].trigger}: a fresh model "
+        "session with the conversation replayed, before the provider's 60-minute limit.",
+        "",
         "## Events",
         "",
         "| event | when |",
         "|---|---|",
     ]
-    rows = (*TRANSITIONS, *TRANSFER_TRANSITIONS, *CLOSING_TRANSITIONS)
+    rows = (*TRANSITIONS, *MODEL_LINK_TRANSITIONS, *TRANSFER_TRANSITIONS, *CLOSING_TRANSITIONS)
     for trigger in dict.fromkeys(row.trigger for row in rows):
         out.append(f"| `{trigger}` | {TRIGGER_DESCRIPTIONS[trigger]} |")
     out += [

@@ -39,6 +39,9 @@ class _ItemAudio:
     heard_bytes: int = 0
 
 
+MAX_FLUSHED_MARKS = 1024  # 100 s of cleared audio at the default mark interval
+
+
 class PlaybackLedger:
     """Tracks audio sent to Twilio per assistant item and how much of it was heard."""
 
@@ -50,7 +53,9 @@ class PlaybackLedger:
         self._seq = 0
         # mark name -> (item_id, bytes); insertion order is playback order (Twilio is FIFO).
         self._outstanding: OrderedDict[str, tuple[str, int]] = OrderedDict()
-        self._flushed: set[str] = set()
+        # Marks cleared from Twilio's buffer, until Twilio echoes them (the newest few only: an
+        # echo that never comes must not keep its name for the rest of the call).
+        self._flushed: dict[str, None] = {}
         self._items: dict[str, _ItemAudio] = {}
         self._unmarked_item = ""
         self._unmarked_bytes = 0
@@ -96,7 +101,7 @@ class PlaybackLedger:
             self._items[item_id].heard_bytes += nbytes
             return EchoOutcome.HEARD
         if name in self._flushed:
-            self._flushed.discard(name)
+            del self._flushed[name]
             return EchoOutcome.FLUSHED
         return EchoOutcome.UNKNOWN
 
@@ -135,7 +140,10 @@ class PlaybackLedger:
             return [], None
         cut_items = self.outstanding_items()
         playing = cut_items[0]
-        self._flushed.update(self._outstanding)
+        flushed = self._flushed
+        flushed.update(dict.fromkeys(self._outstanding))
+        for name in list(flushed)[: max(0, len(flushed) - MAX_FLUSHED_MARKS)]:
+            del flushed[name]
         self._outstanding.clear()
         self._unmarked_bytes = 0
         sent_ms = self.sent_ms(playing)

@@ -103,6 +103,10 @@ class Trigger(enum.StrEnum):
     DRAIN = "drain"
     SHUTDOWN = "shutdown"
     HAND_OVER_NOW = "hand_over_now"
+    # the model link (beside the conversation's own rows)
+    MODEL_FALLBACK = "model_fallback"
+    ROLLOVER_DUE = "rollover_due"
+    MODEL_ROLLOVER = "model_rollover"
 
 
 class EndReason(enum.Enum):
@@ -149,6 +153,8 @@ class Effect(enum.StrEnum):
     FINISH = "finish"
     REQUEST_TRANSFER = "request_transfer"
     SAY_HAND_OVER = "say_hand_over"
+    FALL_BACK = "fall_back"
+    ROLL_OVER = "roll_over"
 
 
 @attrs.frozen
@@ -221,9 +227,11 @@ _TALKING: Final = (_L, _S, _I, _T)
 STATES: Final[Mapping[CallState, StateInfo]] = {
     _C: StateInfo(
         "Opening the model session; the caller's audio is buffered (bounded).",
-        "Nothing yet (well under a second normally). If the model cannot be reached in time, "
-        "the fallback message plays and the call rings the front desk.",
-        "session ready → listening; setup deadline → fallback to the front desk",
+        "Nothing yet (well under a second normally), or a pause while a dropped model is "
+        "reconnected. If the model cannot be reached in time, the offline engine takes over "
+        "(with a short apology mid-call); without one, the fallback message plays and the "
+        "call rings the front desk.",
+        "session ready → listening; setup deadline → the offline engine, else the front desk",
     ),
     _L: StateInfo(
         "The caller has the floor; the concierge waits for speech.",
@@ -272,7 +280,7 @@ SUB_STATES: Final[Mapping[Closing | TransferPhase, str]] = {
 }
 
 TRANSITIONS: Final[tuple[Row, ...]] = (
-    Row(Trigger.SESSION_READY, _C, _L),
+    Row(Trigger.SESSION_READY, _C, _L, note="note_session_opened"),
     Row(Trigger.MODEL_LOST, _TALKING, _C),
     Row(Trigger.MODEL_LOST, _X, None, then=Trigger.TRANSFER_MODEL_LOST),
     Row(Trigger.MODEL_AUDIO, (_L, _I), _S),
@@ -293,6 +301,7 @@ TRANSITIONS: Final[tuple[Row, ...]] = (
         effect=Effect.REPROMPT,
     ),
     Row(Trigger.SILENCE_TIMEOUT, _L, "=", then=Trigger.CALLER_SILENT),
+    Row(Trigger.SETUP_TIMEOUT, _C, None, when="fallback_available", then=Trigger.MODEL_FALLBACK),
     Row(
         Trigger.SETUP_TIMEOUT, _C, None, effect=Effect.FINISH, reason=EndReason.MODEL_SETUP_TIMEOUT
     ),
@@ -316,6 +325,30 @@ TRANSITIONS: Final[tuple[Row, ...]] = (
     Row(Trigger.DRAIN, _C, _X, unless="ending", note="note_drain", then=Trigger.HAND_OVER_NOW),
     # Already ending or transferring: that goes on, and ends the call within its deadlines.
     Row(Trigger.DRAIN, LIVE_STATES, None),
+)
+
+# The model link's own rows: falling back to the offline engine mid-call, and renewing a model
+# session before the provider's session limit. They move the conversation, so they are in its
+# region, kept apart here for reading.
+MODEL_LINK_TRANSITIONS: Final[tuple[Row, ...]] = (
+    Row(
+        Trigger.MODEL_FALLBACK,
+        _TALKING,
+        _C,
+        when="fallback_available",
+        note="note_fallback",
+        effect=Effect.FALL_BACK,
+    ),
+    Row(
+        Trigger.MODEL_FALLBACK,
+        _C,
+        "=",
+        when="fallback_available",
+        note="note_fallback",
+        effect=Effect.FALL_BACK,
+    ),
+    Row(Trigger.ROLLOVER_DUE, _TALKING, None, note="note_rollover_due"),
+    Row(Trigger.MODEL_ROLLOVER, _L, _C, when="rollover_is_due", effect=Effect.ROLL_OVER),
 )
 
 CLOSING_TRANSITIONS: Final[tuple[Row, ...]] = (
@@ -434,7 +467,8 @@ TRANSFER_TRANSITIONS: Final[tuple[Row, ...]] = (
 
 TRIGGER_DESCRIPTIONS: Final[Mapping[Trigger, str]] = {
     Trigger.SESSION_READY: "model answered session.update",
-    Trigger.MODEL_LOST: "model socket dropped; one reconnect with the conversation replayed",
+    Trigger.MODEL_LOST: "model socket dropped; reconnect (back-off, within a budget) with the "
+    "conversation replayed and an interrupted answer asked for again",
     Trigger.MODEL_AUDIO: "first audio of a new assistant item",
     Trigger.PLAYBACK_DONE: "last mark echoed and the response finished",
     Trigger.BARGE_IN: "caller speech while audio is outstanding: clear + truncate",
@@ -442,7 +476,8 @@ TRIGGER_DESCRIPTIONS: Final[Mapping[Trigger, str]] = {
     Trigger.CALLER_DONE: "caller stopped speaking",
     Trigger.INTERRUPTION_TIMEOUT: "no new turn after an interruption",
     Trigger.SILENCE_TIMEOUT: "caller silent: reprompt once, then goodbye and hang up",
-    Trigger.SETUP_TIMEOUT: "the model session did not open in time: the fallback takes over",
+    Trigger.SETUP_TIMEOUT: "the model session did not open in time: the offline engine takes "
+    "over if there is one, else the TwiML fallback",
     Trigger.TOOL_CALL: "model called a function",
     Trigger.TOOLS_DONE: "every tool result returned to the model",
     Trigger.TRANSFER: "transfer_to_human: goodbye plays, then the REST transfer",
@@ -462,6 +497,11 @@ TRIGGER_DESCRIPTIONS: Final[Mapping[Trigger, str]] = {
     Trigger.DRAIN: "shutting down: an apology, then the transfer to the front desk",
     Trigger.SHUTDOWN: "shutting down with no front desk: goodbye and hang up",
     Trigger.HAND_OVER_NOW: "shutting down while the model connects: the transfer at once",
+    Trigger.MODEL_FALLBACK: "setup deadline passed or the reconnect budget spent: the offline "
+    "engine takes over mid-call with the conversation replayed and a short apology",
+    Trigger.ROLLOVER_DUE: "the model session is near the provider's session limit",
+    Trigger.MODEL_ROLLOVER: "a quiet moment after the rollover became due: a fresh model session "
+    "with the conversation replayed",
 }
 
 # The deadline of each state that has one; only the states named here have one.
@@ -476,6 +516,9 @@ DEADLINES: Final[Mapping[State, Deadline]] = {
 }
 # The whole call's deadline, counted from its start; it applies until we begin to end it.
 CALL_DEADLINE: Final = Deadline("max_call_duration_s", Trigger.MAX_DURATION)
+# A model session's age, counted from its session.updated, while the conversation is live and
+# until the rollover is due (then the session waits for a quiet moment, not for the clock).
+SESSION_DEADLINE: Final = Deadline("model_session_rollover_s", Trigger.ROLLOVER_DUE)
 
 
 @attrs.frozen
@@ -490,7 +533,7 @@ class Region:
 
 
 REGIONS: Final = (
-    Region("call", tuple(CallState), TRANSITIONS, _C, "_call"),
+    Region("call", tuple(CallState), TRANSITIONS + MODEL_LINK_TRANSITIONS, _C, "_call"),
     Region("closing", tuple(Closing), CLOSING_TRANSITIONS, Closing.OPEN, "_closing"),
     Region("transfer", tuple(TransferPhase), TRANSFER_TRANSITIONS, TransferPhase.NONE, "_transfer"),
 )
@@ -621,6 +664,11 @@ class CallMachine:
         self.reprompted = False
         self.transfer_goodbye: str | None = None
         self.draining = False
+        # The model link: whether a fallback backend is left to switch to (the session sets it),
+        # when the current model session opened, and whether it is due to be renewed.
+        self.fallback_available = False
+        self.session_opened_at: float | None = None
+        self.rollover_due = False
         self._effects: list[EffectCall] = []
         self._then: list[Trigger] = []
         for machine in _MACHINES.values():
@@ -656,6 +704,20 @@ class CallMachine:
 
     def transfer_goodbye_started(self, event: EventData) -> bool:
         return self.transfer_goodbye is not None
+
+    def rollover_is_due(self, event: EventData) -> bool:
+        return self.rollover_due
+
+    def note_session_opened(self, event: EventData) -> None:
+        self.session_opened_at = self._clock()
+        self.rollover_due = False
+
+    def note_fallback(self, event: EventData) -> None:
+        self.fallback_available = False  # one fallback per call
+        self.session_opened_at = None
+
+    def note_rollover_due(self, event: EventData) -> None:
+        self.rollover_due = True
 
     def note_reprompt(self, event: EventData) -> None:
         self.reprompted = True
@@ -751,6 +813,9 @@ class CallMachine:
             return [(self.entered["closing"] + deadline.seconds(settings), deadline.trigger)]
         found = [(started_at + CALL_DEADLINE.seconds(settings), CALL_DEADLINE.trigger)]
         state: State = self.state
+        opened = self.session_opened_at
+        if opened is not None and not self.rollover_due and state in _TALKING:
+            found.append((opened + SESSION_DEADLINE.seconds(settings), SESSION_DEADLINE.trigger))
         entered = self.entered["call"]
         if state is _X:
             state, entered = self.transfer_phase, self.entered["transfer"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -127,3 +127,20 @@ class ModelConnector(Protocol):
     def connect(self, *, call: CallContext | None = None) -> AbstractAsyncContextManager[ModelLink]:
         """Open a model session for ``call``. Raises RealtimeConnectError when it cannot."""
         ...
+
+
+@runtime_checkable
+class FallbackPair(Protocol):
+    """A connector with a second backend the call may switch to mid-call (the offline engine
+    behind OpenAI). The bridge opens ``primary`` and, once a setup never completes or the
+    reconnect budget is spent, ``fallback``, replaying the conversation into it."""
+
+    primary: ModelConnector
+    fallback: ModelConnector
+
+
+def model_backends(connector: ModelConnector) -> tuple[ModelConnector, ModelConnector | None]:
+    """The backend a call opens first and the one it may fall back to (None: no fallback)."""
+    if isinstance(connector, FallbackPair):
+        return connector.primary, connector.fallback
+    return connector, None

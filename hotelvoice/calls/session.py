@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -53,8 +54,19 @@ HAND_OVER_INSTRUCTIONS = (
     f'The service is restarting and a colleague at the front desk will take over. Say exactly "'
     f'{HAND_OVER_LINE}" and nothing else: no question, no tool.'
 )
+FALLBACK_INSTRUCTIONS = (
+    "The line was interrupted for a moment and you are taking over this call. Say one short "
+    'apology, such as "Sorry, one moment.", then carry on from where the conversation '
+    "stopped, answering the caller's last request if it was left unanswered."
+)
 MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
-MAX_REPLAYED_ITEMS = 120  # the recent conversation is what a new model session needs
+# The conversation kept to replay into a new model session (after a drop, a fallback or a
+# rollover): the recent turns, within both bounds, beside the hotel's context items.
+MAX_REPLAYED_ITEMS = 120
+MAX_REPLAYED_CHARS = 24_000
+# Item and call ids remembered to drop late audio and duplicate function calls: only recent
+# ones can still arrive.
+MAX_REMEMBERED_IDS = 256
 TWILIO_BYTES_PER_S = 8000  # μ-law 8 kHz
 # What a model's error codes and response statuses may be as labels and problem kinds; any
 # other value is "other" (the log line still names it).
@@ -104,11 +116,49 @@ class HangUp:
 
 @attrs.frozen
 class ReconnectModel:
-    pass
+    """Open the model link again after ``delay_s`` (the back-off)."""
+
+    delay_s: float = 0.0
 
 
-Action = ToTwilio | ToModel | RunTool | TransferCall | HangUp | ReconnectModel
+@attrs.frozen
+class SwitchModel:
+    """Close the current model link (if any) and open a new one at once: on the fallback
+    backend when ``fallback``, else a fresh session of the same backend (a rollover)."""
 
+    fallback: bool
+
+
+Action = ToTwilio | ToModel | RunTool | TransferCall | HangUp | ReconnectModel | SwitchModel
+
+
+class RecentIds:
+    """A set that keeps only the ``limit`` most recently added keys."""
+
+    def __init__(self, limit: int = MAX_REMEMBERED_IDS) -> None:
+        self._keys: dict[str, None] = {}
+        self._limit = limit
+
+    def add(self, key: str) -> None:
+        keys = self._keys
+        keys.pop(key, None)
+        keys[key] = None
+        if len(keys) > self._limit:
+            del keys[next(iter(keys))]
+
+    def update(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+# Model error codes that name their own problem kind in a call's summary; any other code the
+# model sends counts as "other", so the kinds are a fixed set.
 CONNECTING, LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL, TRANSFERRING, ENDED = CallState
 _CALLER_SPEECH_STATES = frozenset({LISTENING, INTERRUPTED})
 _ASKED_FOR_TRANSFER = frozenset({TransferPhase.REST, TransferPhase.HANDED_OVER})
@@ -128,6 +178,8 @@ class CallSession:
         metrics: Metrics | None = None,
         frame_bytes: int = 160,
         context_items: Sequence[Mapping[str, Any]] = (),
+        fallback: bool = False,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.call_sid = call_sid
         self.stream_sid = stream_sid
@@ -167,21 +219,35 @@ class CallSession:
         # ending it and the caller hung up first), and the reason that gives its metric label.
         self.end_reason: str | None = None
         self.end_cause: EndReason | None = None
-        # What the hotel tells the model before it speaks; replayed like the conversation.
-        self.history: list[dict[str, Any]] = [dict(item) for item in context_items]
+        # What the hotel tells the model before it speaks, and the conversation since (the
+        # recent turns, bounded): both are replayed into a new model session.
+        self.context_items: tuple[dict[str, Any], ...] = tuple(dict(i) for i in context_items)
+        self.history: deque[dict[str, Any]] = deque()
+        self._history_sizes: deque[int] = deque()  # each item's JSON length
+        self._history_chars = 0
 
         self._inbound_backlog: deque[str] = deque()
         self._sessions_opened = 0
-        self._reconnects_left = settings.max_model_reconnects
+        # The model link: reconnects in the current window (their times), the jitter source,
+        # whether the next session must answer again or apologise, why we fell back.
+        self._reconnect_times: deque[float] = deque()
+        self._jitter = jitter
+        self._reask = False
+        self._apologise = False
+        self._fallback_reason: str | None = None
+        self.machine.fallback_available = fallback
+        # The caller's turn: speaking now, or finished and not yet answered.
+        self._caller_speaking = False
+        self._turn_unanswered = False
         # Outbound audio.
         self._out_item: str | None = None
         self._out_buffer = bytearray()
-        self._cut_items: set[str] = set()
+        self._cut_items = RecentIds()
         self._generating = False
         self._response_id: str | None = None
         # Tools.
         self._function_names: dict[str, str] = {}
-        self._seen_calls: set[str] = set()
+        self._seen_calls = RecentIds()
         self._tools_pending: dict[str, str] = {}  # call_id -> response_id
         self._tool_responses_open: set[str] = set()
         self._followup_needed = False
@@ -316,6 +382,8 @@ class CallSession:
         if isinstance(event, rt.SpeechStarted):
             return self._on_speech_started()
         if isinstance(event, rt.SpeechStopped):
+            self._caller_speaking = False
+            self._turn_unanswered = True  # the server's VAD answers it next
             if self.machine.state in _CALLER_SPEECH_STATES:
                 self.machine.fire(Trigger.CALLER_DONE)
             return []
@@ -323,6 +391,7 @@ class CallSession:
             return self._finish_item_audio() if event.item_id == self._out_item else []
         if isinstance(event, rt.ResponseCreated):
             self._generating = True
+            self._turn_unanswered = False
             self._response_id = event.response_id
             self.machine.note_response(event.response_id)
             return []
@@ -332,20 +401,23 @@ class CallSession:
             if event.item.get("type") == "function_call":
                 call_id, name = event.item.get("call_id"), event.item.get("name")
                 if isinstance(call_id, str) and isinstance(name, str):
-                    self._function_names[call_id] = name
+                    names = self._function_names
+                    names[call_id] = name
+                    if len(names) > MAX_REMEMBERED_IDS:
+                        del names[next(iter(names))]
             return []
         if isinstance(event, rt.FunctionCallArgumentsDone):
             return self._on_function_call(event)
         if isinstance(event, rt.InputTranscriptCompleted):
             if event.transcript.strip():
-                self.history.append(rt.user_text_item(event.transcript))
+                self._remember(rt.user_text_item(event.transcript))
             return []
         if isinstance(event, rt.OutputTranscriptDone):
             if event.transcript.strip():
                 text = event.transcript
                 if event.item_id in self._cut_items:
                     text += " [interrupted by the caller]"
-                self.history.append(rt.assistant_text_item(text))
+                self._remember(rt.assistant_text_item(text))
             return []
         if isinstance(event, rt.SessionUpdated):
             return self._on_session_ready()
@@ -360,36 +432,60 @@ class CallSession:
         self._sessions_opened += 1
         actions: list[Action] = []
         if self._sessions_opened == 1:
-            actions.extend(ToModel(rt.dumps(item)) for item in self.history)
+            actions.extend(ToModel(rt.dumps(item)) for item in self.context_items)
             actions.append(ToModel(rt.dumps(rt.response_create())))  # the model greets first
         else:
             actions.extend(ToModel(rt.dumps(item)) for item in self._replayable_history())
             if self.closing:
-                actions.append(
-                    ToModel(rt.dumps(rt.response_create(instructions=GOODBYE_INSTRUCTIONS)))
-                )
+                instructions: str | None = GOODBYE_INSTRUCTIONS
+            elif self._apologise:
+                instructions = FALLBACK_INSTRUCTIONS
+            else:
+                instructions = None
+            if instructions is not None or self._reask:
+                # The goodbye, the fallback's apology, or the answer the drop cut off.
+                create = rt.response_create(instructions=instructions)
+                actions.append(ToModel(rt.dumps(create)))
+        self._reask = self._apologise = False
         while self._inbound_backlog:
             payload = self._model_audio(self._inbound_backlog.popleft())
             if payload is not None:
                 actions.append(ToModel(rt.encode_audio_append(payload)))
         return actions
 
+    def _remember(self, item: dict[str, Any]) -> None:
+        """Keep a turn for replay; the oldest go once either bound is passed."""
+        history, sizes = self.history, self._history_sizes
+        chars = len(rt.dumps(item))
+        history.append(item)
+        sizes.append(chars)
+        self._history_chars += chars
+        while len(history) > MAX_REPLAYED_ITEMS or (
+            self._history_chars > MAX_REPLAYED_CHARS and len(history) > 1
+        ):
+            history.popleft()
+            self._history_chars -= sizes.popleft()
+
     def _replayable_history(self) -> list[dict[str, Any]]:
-        """The conversation so far, without function calls whose result never came back."""
+        """The hotel's context items and the recent conversation, without function calls
+        whose result never came back (nor an output whose call was forgotten)."""
         answered = {
             item["item"]["call_id"]
             for item in self.history
             if item["item"]["type"] == "function_call_output"
         }
-        replayable = [
+        called = {
+            item["item"]["call_id"]
+            for item in self.history
+            if item["item"]["type"] == "function_call" and item["item"]["call_id"] in answered
+        }
+        recent = [
             item
             for item in self.history
-            if item["item"]["type"] != "function_call" or item["item"]["call_id"] in answered
+            if item["item"]["type"] not in ("function_call", "function_call_output")
+            or item["item"]["call_id"] in called
         ]
-        recent = replayable[-MAX_REPLAYED_ITEMS:]
-        if recent and recent[0]["item"]["type"] == "function_call_output":
-            recent = recent[1:]  # never an output without its call
-        return recent
+        return [*self.context_items, *recent]
 
     def _on_audio_delta(self, event: rt.AudioDelta) -> list[Action]:
         item_id = event.item_id
@@ -465,6 +561,7 @@ class CallSession:
         if state in (TRANSFERRING, CONNECTING):
             return []
         actions: list[Action] = []
+        self._caller_speaking = True
         if self._generating and self._out_item is not None:
             # With interrupt_response the server cancels this response; whatever of it still
             # arrives is stale and must not be played over the caller.
@@ -518,10 +615,10 @@ class CallSession:
             return []
         state = self.machine.state
         if state is SPEAKING:
-            return self._fire(Trigger.PLAYBACK_DONE)
+            return [*self._fire(Trigger.PLAYBACK_DONE), *self._maybe_roll_over()]
         if state is TRANSFERRING:
             return self._offer(Trigger.TRANSFER_GOODBYE_DONE)
-        return []
+        return self._maybe_roll_over()
 
     # ------------------------------------------------------------------ tools
 
@@ -533,7 +630,8 @@ class CallSession:
         self._seen_calls.add(call_id)
         self.stats.function_calls += 1
         name = event.name or self._function_names.get(call_id, "")
-        self.history.append(rt.function_call_item(call_id, name, event.arguments))
+        self._function_names.pop(call_id, None)
+        self._remember(rt.function_call_item(call_id, name, event.arguments))
         self._tools_pending[call_id] = event.response_id
         self._tool_responses_open.add(event.response_id)
         if self.machine.state is not TRANSFERRING:
@@ -546,7 +644,7 @@ class CallSession:
             return []
         del self._tools_pending[call_id]
         event = rt.function_call_output(call_id, outcome.output)
-        self.history.append(event)
+        self._remember(event)
         actions: list[Action] = [ToModel(rt.dumps(event))]
         if outcome.transfer is not None and self._transfer is None:
             self._transfer = outcome.transfer
@@ -643,29 +741,122 @@ class CallSession:
         return []
 
     def on_model_lost(self, reason: str) -> list[Action]:
-        """The model socket closed or could not be (re)opened."""
-        if self.machine.state is ENDED:
+        """The model socket closed or could not be (re)opened.
+
+        Reconnects after a back-off while the budget lasts (the answer the drop cut off is
+        asked for again once the new session is ready); then, or when the first connect fails,
+        falls back to the offline engine if there is one; else the call ends.
+        """
+        state = self.machine.state
+        if state is ENDED:
             return []
-        if self.machine.state is TRANSFERRING:
+        if state is TRANSFERRING:
             return self._fire(Trigger.MODEL_LOST)  # the transfer goes ahead without a goodbye
-        self._generating = False
-        self._drop_pending_output()
-        if self._out_item is not None:
-            self._cut_items.add(self._out_item)
+        if self._answer_owed():
+            self._reask = True
+        self._forget_model_turn()
         actions: list[Action] = []
         self._append_mark(actions)  # so the audio already sent is still followed to its end
-        if self.machine.state in _LIVE_MODEL_STATES and self._reconnects_left > 0:
-            self._reconnects_left -= 1
-            self.stats.reconnects += 1
-            self.metrics.incr("hotelvoice_model_reconnects_total")
-            log.warning("call %s: model connection lost (%s); reconnecting", self.call_sid, reason)
-            self._tools_pending.clear()
-            self._tool_responses_open.clear()
-            self.machine.fire(Trigger.MODEL_LOST)
-            return [*actions, ReconnectModel()]
+        opened_before = self._sessions_opened > 0
+        if state in _LIVE_MODEL_STATES or (state is CONNECTING and opened_before):
+            delay = self._reconnect_delay()
+            if delay is not None:
+                self.stats.reconnects += 1
+                self.metrics.incr("hotelvoice_model_reconnects_total")
+                log.warning(
+                    "call %s: model connection lost (%s); reconnecting in %.2f s",
+                    self.call_sid,
+                    reason,
+                    delay,
+                )
+                if state is not CONNECTING:
+                    self.machine.fire(Trigger.MODEL_LOST)
+                return [*actions, ReconnectModel(delay)]
+        self._fallback_reason = "reconnects_exhausted" if opened_before else "connect_failed"
+        fallback = self._offer(Trigger.MODEL_FALLBACK)
+        if fallback:
+            return [*actions, *fallback]
         log.error("call %s: model connection lost (%s); ending the stream", self.call_sid, reason)
         self.finish(EndReason.MODEL_UNAVAILABLE, reason)
         return []
+
+    def _answer_owed(self) -> bool:
+        """Whether the model owes the caller an answer: a response was under way (and not
+        being talked over), the caller's turn was committed and not yet answered, or tools
+        were running for one."""
+        return (
+            (self._generating and not self._caller_speaking)
+            or self._turn_unanswered
+            or bool(self._tools_pending)
+            or self._followup_needed
+        )
+
+    def _forget_model_turn(self) -> None:
+        """Forget what the lost model session was doing: its response, its audio not yet
+        sent, its running tools (their results would name calls the next session lacks)."""
+        self._generating = False
+        self._turn_unanswered = False
+        self._drop_pending_output()
+        if self._out_item is not None:
+            self._cut_items.add(self._out_item)
+        self._tools_pending.clear()
+        self._tool_responses_open.clear()
+        self._followup_needed = False
+
+    def _reconnect_delay(self) -> float | None:
+        """The back-off before the next reconnect, or None when the budget is spent:
+        ``max_model_reconnects`` within ``model_reconnect_window_s``, each waiting twice as
+        long as the one before (from ``model_reconnect_backoff_s`` up to the maximum), half of
+        it jittered so calls dropped together do not come back together."""
+        settings = self.settings
+        now = self._clock()
+        times = self._reconnect_times
+        while times and times[0] <= now - settings.model_reconnect_window_s:
+            times.popleft()
+        if len(times) >= settings.max_model_reconnects:
+            return None
+        base = settings.model_reconnect_backoff_s * 2 ** len(times)
+        delay: float = min(settings.model_reconnect_backoff_max_s, base)
+        times.append(now)
+        return delay / 2 + delay / 2 * self._jitter()
+
+    def _switch_to_fallback(self, reason: EndReason | None) -> list[Action]:
+        why = self._fallback_reason or "setup_timeout"
+        self._fallback_reason = None
+        log.warning("call %s: the fallback backend takes over the call (%s)", self.call_sid, why)
+        self.metrics.incr("hotelvoice_model_fallbacks_total", reason=why)
+        self.stats.fallbacks += 1
+        if self._answer_owed():
+            self._reask = True
+        self._forget_model_turn()
+        self._reconnect_times.clear()  # a fresh budget for the new backend
+        # The caller heard the concierge already: the new voice apologises once, then goes on.
+        self._apologise = self._sessions_opened > 0
+        return [SwitchModel(fallback=True)]
+
+    def _maybe_roll_over(self) -> list[Action]:
+        """Renew the model session once it is due and the call is quiet: listening, nothing
+        playing or being generated, no turn waiting for its answer, no tool running."""
+        machine = self.machine
+        if (
+            not machine.rollover_due
+            or machine.state is not LISTENING
+            or machine.closing is not Closing.OPEN
+            or self.ledger.outstanding
+            or self._generating
+            or self._caller_speaking
+            or self._turn_unanswered
+            or self._tools_pending
+            or self._followup_needed
+        ):
+            return []
+        return self._offer(Trigger.MODEL_ROLLOVER)
+
+    def _roll_over(self, reason: EndReason | None) -> list[Action]:
+        log.info("call %s: renewing the model session before its time limit", self.call_sid)
+        self.metrics.incr("hotelvoice_model_rollovers_total")
+        self.stats.rollovers += 1
+        return [SwitchModel(fallback=False)]
 
     # ------------------------------------------------------------------ deadlines
 
@@ -677,7 +868,9 @@ class CallSession:
         """Called by the watchdog when :meth:`next_deadline` has passed: fires the trigger the
         machine's deadline table names; its rows decide what follows."""
         trigger = self.machine.due(self.settings, self.stats.started_at, self._clock())
-        return [] if trigger is None else self._fire(trigger)
+        if trigger is None:
+            return []
+        return [*self._fire(trigger), *self._maybe_roll_over()]
 
     # ------------------------------------------------------------------ effects
 
@@ -754,6 +947,8 @@ _EFFECTS: dict[Effect, Callable[[CallSession, EndReason | None], list[Action]]] 
     Effect.FINISH: CallSession._finish_effect,
     Effect.REQUEST_TRANSFER: CallSession._request_transfer,
     Effect.SAY_HAND_OVER: CallSession._say_hand_over,
+    Effect.FALL_BACK: CallSession._switch_to_fallback,
+    Effect.ROLL_OVER: CallSession._roll_over,
 }
 # How a hand-over at shutdown can end short of Twilio's stop: the record still says "drained".
 _HAND_OVER_OUTCOMES = frozenset({EndReason.TRANSFER_FAILED, EndReason.TRANSFER_TIMEOUT})

@@ -28,6 +28,8 @@ class CallStats:
     marks_heard: int = 0
     marks_flushed: int = 0
     reconnects: int = 0
+    fallbacks: int = 0
+    rollovers: int = 0
     problems: Counter[str] = attrs.Factory(Counter)
 
     def problem(self, kind: str) -> bool:

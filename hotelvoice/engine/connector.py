@@ -7,8 +7,11 @@ over a loopback socket: no port to manage, no extra framing and task switches pe
 and the bridge's code path is still identical, because the link speaks the same events (the
 ``/v1/realtime`` WebSocket serves the very same session to outside clients).
 
-:class:`FallbackConnector` tries the primary backend (OpenAI) and, when it cannot connect,
-opens the local engine instead, so a call is answered rather than sent to the TwiML tail.
+:class:`FallbackConnector` pairs the primary backend (OpenAI) with the local engine. A call's
+bridge reads the pair (``calls.ports.FallbackPair``) and switches to the engine mid-call itself:
+when the first connect fails, when a session's setup never completes, or when drops spend the
+reconnect budget, with the conversation replayed. Its own ``connect`` (for any other user) opens
+the primary, or the engine when the primary cannot connect.
 
 The engine's speech (the Whisper and Piper models, the silero detector) is loaded only when first
 needed: this module imports none of it, and :meth:`LocalConnector.load` does, in a worker thread, on
@@ -237,7 +240,7 @@ def _load_kit(stt_model: str | None) -> SpeechKit:
 
 
 class FallbackConnector:
-    """The primary backend, or the offline engine when the primary cannot be reached."""
+    """The primary backend and the offline engine to fall back to (a ``FallbackPair``)."""
 
     def __init__(
         self, primary: ModelConnector, fallback: ModelConnector, metrics: Metrics | None = None
@@ -264,9 +267,7 @@ class FallbackConnector:
                     exc,
                 )
                 if self.metrics is not None:
-                    self.metrics.incr(
-                        "hotelvoice_model_fallbacks_total", backend=self.fallback.name
-                    )
+                    self.metrics.incr("hotelvoice_model_fallbacks_total", reason="connect_failed")
                 link = await stack.enter_async_context(self.fallback.connect(call=call))
             yield link
 

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 ASR_RATE = 16000
 DELTA_MS = 100  # audio per output delta
+TAKE_OVER_APOLOGY = "Sorry, one moment. I'm here now: how can I help?"
 MAX_EAR_BATCH_BYTES = 48000  # at most ~1 s of caller audio per thread hop
 # An utterance longer than this is heard up to here (the rest is dropped, never held): a
 # minute of talk without a pause is not a request the concierge could act on anyway.
@@ -343,6 +344,11 @@ class LocalSession:
             action = self.policy.goodbye()
         elif "silent" in instructions or "still there" in instructions:
             action = self.policy.reprompt()
+        elif "line was interrupted" in instructions:
+            # Taking over a call mid-way (the bridge's fallback): the replayed turns are the
+            # conversation so far, not a new request; one short apology, then the caller goes on.
+            self._user_text.clear()
+            action = Say(TAKE_OVER_APOLOGY)
         elif self._user_text:
             text = self._user_text.pop()
             self._user_text.clear()

@@ -34,6 +34,8 @@ from hotelvoice.wire.realtime import MAX_EVENT_SIZE
 
 __all__ = [
     "CLOSE_TIMEOUT",
+    "KEEPALIVE_INTERVAL",
+    "KEEPALIVE_TIMEOUT",
     "MESSAGE_QUEUE_SIZE",
     "RealtimeClosed",
     "RealtimeConnectError",
@@ -51,6 +53,11 @@ MESSAGE_QUEUE_SIZE = 64
 # meanwhile (Quart cancels the media handler when Twilio hangs up), so the wait stays short:
 # the close frame goes out at once, the reply is a courtesy.
 CLOSE_TIMEOUT = 0.25
+# A link that stops answering (a stalled or black-holed peer: no close, no reset) is found by
+# WebSocket pings: one every KEEPALIVE_INTERVAL seconds, and no pong within KEEPALIVE_TIMEOUT
+# closes the socket, which the reader reports as a drop (code 1006).
+KEEPALIVE_INTERVAL = 5.0
+KEEPALIVE_TIMEOUT = 5.0
 
 
 class RealtimeConnectError(Exception):
@@ -233,6 +240,24 @@ async def _handshake(
     raise RealtimeConnectError(f"no WebSocket upgrade from {target.describe()} before the deadline")
 
 
+async def _keepalive(
+    ws: WebSocketConnection, stream: _Stream, where: str, interval: float, patience: float
+) -> None:
+    """Ping every ``interval`` seconds; without a pong within ``patience`` close the stream, so
+    the reader (and any blocked sender) sees the connection as lost. Returns once closed."""
+    while True:
+        await trio.sleep(interval)
+        with trio.move_on_after(patience) as waited:
+            try:
+                await ws.ping()
+            except ConnectionClosed:
+                return
+        if waited.cancelled_caught:
+            logger.warning("%s: no pong within %.1f s; the connection is lost", where, patience)
+            await trio.aclose_forcefully(stream)
+            return
+
+
 def _raise_unwrapped(exc: BaseException) -> NoReturn:
     # Re-raise without making the group it came from its __context__: the group holds `exc`,
     # which would make a cycle and bury the real error under a group in tracebacks.
@@ -273,6 +298,8 @@ async def open_realtime(
     api_key: str,
     connect_timeout: float,
     ssl_context: ssl.SSLContext | None = None,
+    keepalive_interval: float | None = KEEPALIVE_INTERVAL,
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> AsyncIterator[RealtimeConnection]:
     """Connect to ``url?model=<model>`` with ``Authorization: Bearer <api_key>``, yield the
     connection, and close it (politely, within CLOSE_TIMEOUT) on the way out.
@@ -281,6 +308,8 @@ async def open_realtime(
     RealtimeConnectError if that fails (``status_code`` set when the server refused the
     upgrade); ValueError for a URL that is not ws:// or wss://, or a key that is not printable
     ASCII. ``ssl_context`` replaces the default verifying context (for tests with their own CA).
+    Once open, a ping every ``keepalive_interval`` seconds (None: none) unanswered within
+    ``keepalive_timeout`` closes the socket: ``receive`` then raises RealtimeClosed (1006).
     """
     target = _target(url, model)
     if not (api_key.isascii() and api_key.isprintable()):
@@ -306,6 +335,10 @@ async def open_realtime(
             async with trio.open_nursery() as nursery:
                 ws = await _handshake(nursery, stream, target, headers, deadline)
                 logger.debug("connected to %s", where)
+                if keepalive_interval is not None:
+                    nursery.start_soon(
+                        _keepalive, ws, stream, where, keepalive_interval, keepalive_timeout
+                    )
                 connection = RealtimeConnection(ws)
                 try:
                     yield connection

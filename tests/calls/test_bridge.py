@@ -203,7 +203,7 @@ async def test_interrupted_state_times_out_back_to_listening(
 async def test_model_drop_reconnects_once_with_the_conversation_replayed(
     make_harness: MakeHarness, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
-    harness = await start_call(make_harness, nursery)
+    harness = await start_call(make_harness, nursery, max_model_reconnects=1)
     first = await harness.model.next_session()
     await first.expect("response.create")
     await first.input_transcript("Do you allow dogs?")

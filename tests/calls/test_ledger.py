@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotelvoice.calls.ledger import EchoOutcome, PlaybackLedger, Truncation
+from hotelvoice.calls.ledger import MAX_FLUSHED_MARKS, EchoOutcome, PlaybackLedger, Truncation
 
 
 def sent(ledger: PlaybackLedger, item_id: str, nbytes: int) -> str:
@@ -96,3 +96,14 @@ def test_truncation_never_exceeds_what_was_sent(sizes: list[int], heard: int) ->
         assert truncation is not None
         assert truncation.audio_end_ms == heard_bytes // 8
         assert truncation.audio_end_ms <= truncation.sent_ms == sum(sizes) // 8
+
+
+def test_cleared_marks_twilio_never_echoes_are_forgotten_beyond_a_bound() -> None:
+    ledger = PlaybackLedger()
+    names = []
+    for n in range(3 * MAX_FLUSHED_MARKS):
+        names.append(sent(ledger, f"item_{n}", 160))
+        ledger.interrupt()  # cleared; Twilio's echo of the mark never comes
+    assert len(ledger._flushed) == MAX_FLUSHED_MARKS
+    assert ledger.on_echo(names[-1]) is EchoOutcome.FLUSHED  # the recent ones still count
+    assert ledger.on_echo(names[0]) is EchoOutcome.UNKNOWN

@@ -15,6 +15,7 @@ from hotelvoice.calls.machine import (
     CLOSING_TRANSITIONS,
     DEADLINES,
     LIVE_STATES,
+    MODEL_LINK_TRANSITIONS,
     STATES,
     SUB_STATES,
     TRANSFER_TRANSITIONS,
@@ -146,7 +147,7 @@ def test_nothing_leaves_ended() -> None:
 
 def test_tables_are_complete() -> None:
     assert set(STATES) == set(CallState)
-    rows = (*TRANSITIONS, *CLOSING_TRANSITIONS, *TRANSFER_TRANSITIONS)
+    rows = (*TRANSITIONS, *MODEL_LINK_TRANSITIONS, *CLOSING_TRANSITIONS, *TRANSFER_TRANSITIONS)
     assert {row.trigger for row in rows} == set(TRIGGER_DESCRIPTIONS)
     settings = Settings()
     for state, deadline in DEADLINES.items():

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import TypedDict
 
 import pytest
 import trio
 from trio_websocket import ConnectionRejected
 
+from hotelvoice.hotel.store import Store
 from tests.e2e.conftest import ACCOUNT_SID, FRONT_DESK, PUBLIC_URL, Stack, expect_tool_output
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
 from tests.fakes.twilio_webhook import inbound_call_form, parse_stream_twiml, signed_webhook
@@ -237,22 +239,43 @@ async def test_caller_hangs_up_mid_response(stack: Stack) -> None:
         await stack.wait_idle()
 
 
-async def test_model_hangs_up_mid_response_one_reconnect_then_fallback(stack: Stack) -> None:
-    with trio.fail_after(TIMEOUT):
+@pytest.mark.settings(max_model_reconnects=1, model_setup_timeout_s=30.0)
+async def test_model_drops_reconnect_ask_again_then_the_offline_engine_takes_over(
+    stack: Stack,
+) -> None:
+    with trio.fail_after(60):  # the offline engine's speech loads on this first fallback
         async with stack.dial() as call:
             first = await stack.model.next_session()
             await first.expect("response.create")
             response = await first.start_response()
             await first.send_audio(tagged(8, 480), response=response)
             await call.wait_for_media(160)
-            await first.close(1011)
+            await first.close(1011)  # mid-answer
             second = await stack.model.next_session()
             await second.expect("session.update")
-            await call.send_media(tagged(9, 160))
-            await second.expect("input_audio_buffer.append")
-            await second.close(1011)
-            assert await call.wait_closed_by_server() == 1000
-        stack.model.assert_clean()
+            await second.expect("response.create")  # the cut-off answer, asked for again
+            await second.speak(tagged(9, 800))
+            await call.wait_for_media(480 + 800)
+            heard = len(call.media_out)
+            await second.close(1011)  # the budget is spent: the offline engine answers
+            await stack.wait_metric(
+                "hotelvoice_model_fallbacks_total", 1, reason="reconnects_exhausted"
+            )
+            await call.wait_for_media(heard + 8000)  # its apology: a second of it at least
+            while True:  # until it has said all of it
+                before = len(call.media_out)
+                await trio.sleep(1.0)
+                if len(call.media_out) == before:
+                    break
+            assert not call.closed_by_server
+            await call.hang_up()
+        await stack.wait_idle()
+    stack.model.assert_clean()
+    with Store.open(Path(stack.settings.db_path)) as store:
+        record = store.call_record(call.call_sid)
+    assert record is not None and record.end_reason == "caller hung up"
+    said = [turn.text for turn in record.turns if turn.role == "assistant"]
+    assert said[-1].startswith("Sorry, one moment."), said  # one apology, no new greeting
 
 
 async def test_bad_input_is_survived_and_other_calls_are_undisturbed(stack: Stack) -> None:

@@ -15,10 +15,15 @@ import numpy as np
 import pytest
 import trio
 
-from hotelvoice.calls.session import HAND_OVER_INSTRUCTIONS, HAND_OVER_LINE
+from hotelvoice.calls.session import (
+    FALLBACK_INSTRUCTIONS,
+    HAND_OVER_INSTRUCTIONS,
+    HAND_OVER_LINE,
+)
 from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
 from hotelvoice.codec.levels import rms_dbfs
 from hotelvoice.engine.connector import LocalConnector, LocalLink
+from hotelvoice.engine.session import TAKE_OVER_APOLOGY
 from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.properties.model import Property, RoomType
@@ -271,3 +276,20 @@ async def test_words_decoded_at_the_callers_pause_are_the_transcript(client: Cli
     # "check out" or "checkout": Whisper writes either.
     assert "".join(spoken_words(heard["transcript"])) == "whattimeischeckout"
     assert client.link.session.guesses_used == 1
+
+
+async def test_taking_over_a_call_it_apologises_once_instead_of_greeting(client: Client) -> None:
+    await configure(client, output_modalities=["text"])
+    for role, kind, text in (
+        ("user", "input_text", "do you allow dogs"),
+        ("assistant", "output_text", "Yes, dogs are welcome."),
+        ("user", "input_text", "and is there parking"),
+    ):  # the conversation so far, replayed by the bridge's fallback
+        await client.send(
+            "conversation.item.create",
+            item={"type": "message", "role": role, "content": [{"type": kind, "text": text}]},
+        )
+    await client.send("response.create", response={"instructions": FALLBACK_INSTRUCTIONS})
+    said = (await client.next("response.output_text.done"))["text"]
+    assert said == TAKE_OVER_APOLOGY and "Sunset Inn" not in said
+    assert (await client.next("response.done"))["response"]["status"] == "completed"

@@ -24,6 +24,7 @@ from hotelvoice.realtime.connection import (
     open_realtime,
 )
 from hotelvoice.wire import realtime as rt
+from tests.fakes.fault_proxy import Mode, start_fault_proxy
 from tests.fakes.realtime_server import FakeRealtimeServer, start_fake_realtime
 
 API_KEY = "sk-test"
@@ -391,3 +392,22 @@ async def test_wss_to_a_plain_server_fails(server: FakeRealtimeServer) -> None:
         async with open_realtime(url, model="m", api_key=API_KEY, connect_timeout=5):
             pass
     gc.collect()
+
+
+async def test_a_peer_that_stops_answering_is_found_by_keepalive(
+    server: FakeRealtimeServer, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    proxy = await start_fault_proxy(nursery, "127.0.0.1", server.port)
+    url = f"ws://127.0.0.1:{proxy.port}/v1/realtime"
+    async with open_realtime(
+        url, model="gpt-realtime", api_key=API_KEY, connect_timeout=5, keepalive_interval=2.0
+    ) as connection:
+        assert isinstance(await receive_event(connection), rt.SessionCreated)
+        await trio.sleep(10.0)  # pings answered: still open
+        assert connection.closed is None
+        proxy.set_mode(Mode.STALL)  # no close, no reset: silence
+        stalled_at = trio.current_time()
+        with pytest.raises(RealtimeClosed) as closed:
+            await connection.receive()
+        assert closed.value.code == 1006
+        assert 5.0 <= trio.current_time() - stalled_at <= 2.0 + 5.0 + 0.01

@@ -240,7 +240,6 @@ async def test_dtmf_reaches_the_server(stack: Stack, caplog: pytest.LogCaptureFi
     assert record.notes and "no answer to line 1" in record.notes[0][1]
 
 
-@pytest.mark.settings(max_model_reconnects=0)
 async def test_a_server_that_hangs_up_ends_the_call_cleanly(stack: Stack) -> None:
     records: list[CallRecord] = []
 
@@ -255,8 +254,9 @@ async def test_a_server_that_hangs_up_ends_the_call_cleanly(stack: Stack) -> Non
             await model.expect("response.create")
             await model.speak(ulaw_encode(tone(660, 0.2)))
             await model.expect("input_audio_buffer.append")
-            # The model goes away: the bridge ends the call, closing the stream.
-            await model.close(1011, "model gone")
+            # The model refuses to go on (a drop would hand the call to the offline engine):
+            # the bridge ends the call, closing the stream.
+            await model.error("insufficient_quota", "You exceeded your current quota.")
         await stack.wait_idle()
     (record,) = records
     assert record.outcome == "server_hung_up" and record.close_code == 1000
