@@ -299,10 +299,11 @@ class CallSession:
             return self._on_mark(message)
         if isinstance(message, tw.Stop):
             phase = self.machine.transfer_phase
+            # Twilio stops the stream when the transfer's TwiML takes the call over, which
+            # may be before its REST answer reaches us: once asked, the stop is the transfer.
             if self.machine.draining and phase in _ASKED_FOR_TRANSFER:
-                # Twilio may stop the stream before its REST answer reaches us.
                 self.hang_up(EndReason.DRAINED)
-            elif phase is TransferPhase.HANDED_OVER:
+            elif phase in _ASKED_FOR_TRANSFER:
                 self.hang_up(EndReason.TRANSFERRED)
             else:
                 self.hang_up(EndReason.CALLER_HUNG_UP)

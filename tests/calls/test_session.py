@@ -622,6 +622,20 @@ def test_twilios_stop_before_its_rest_answer_still_reads_as_handed_over() -> Non
     assert session.ended and session.end_cause is EndReason.DRAINED
 
 
+def test_twilios_stop_before_its_rest_answer_reads_as_transferred() -> None:
+    session = make()
+    ready(session)
+    function_call(session, "transfer_to_human", '{"department":"housekeeping"}')
+    session.on_model(rt.ResponseDone("resp_t", "completed", None, (), None))
+    request = TransferRequest(number="+15550001111", department="housekeeping")
+    session.on_tool_result("call_1", ToolOutcome("{}", request))
+    session.on_model(rt.ResponseCreated("resp_bye"))
+    (transfer,) = session.on_model(rt.ResponseDone("resp_bye", "completed", None, (), None))
+    assert transfer == TransferCall(request)
+    session.on_twilio(tw.Stop(5, SID, "AC1", "CA1"))  # the REST answer is still on its way
+    assert session.ended and session.end_cause is EndReason.TRANSFERRED
+
+
 def test_an_answer_that_never_ends_delays_the_transfer_only_to_its_deadline() -> None:
     clock = Clock()
     session = make(clock, transfer_timeout_s=15.0)
