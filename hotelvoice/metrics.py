@@ -41,6 +41,21 @@ _HELP = {
     "too far behind to hear, ms.",
     "hotelvoice_engine_links_overflowed_total": "Offline engine sessions closed because the "
     "client left too many events unread.",
+    "hotelvoice_engine_sockets_total": "WS /v1/realtime sockets, by outcome.",
+    "hotelvoice_engine_sockets_refused_total": "WS /v1/realtime sockets refused before accept, "
+    "by reason.",
+    "hotelvoice_media_sockets_prestart_active": "Media sockets open and still waiting for "
+    "Twilio's start.",
+    "hotelvoice_media_sockets_refused_total": "Media sockets refused before accept, by reason.",
+    "hotelvoice_webhooks_refused_total": "Webhooks refused by their headers, size, form or "
+    "signature, by route and reason.",
+    "hotelvoice_webhook_values_dropped_total": "Webhook fields dropped as too long or "
+    "unprintable, by field.",
+    "hotelvoice_payment_page_views_total": "Payment pages served, by HTTP status.",
+    "hotelvoice_call_record_failures_total": "Call record writes given up, by stage.",
+    "hotelvoice_call_record_retries_total": "Call record batches retried on a locked database.",
+    "hotelvoice_calls_interrupted_total": "Calls a crash left open, closed at start-up as "
+    "interrupted by restart.",
 }
 
 

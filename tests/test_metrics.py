@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+from hotelvoice.metrics import _HELP as HELP
 from hotelvoice.metrics import MAX_LABEL_CHARS, MAX_LABEL_VALUES, OVERFLOW, Metrics
 
 
@@ -54,3 +58,27 @@ def test_label_values_are_cut_and_escaped_in_the_exposition() -> None:
     # Every sample line is a name, an optional label set and a value.
     samples = [line for line in rendered.splitlines() if not line.startswith("#")]
     assert len(samples) == 2
+
+
+def _metric_names_in_code() -> set[str]:
+    """Every metric name hotelvoice passes to ``Metrics.incr``/``set`` as a literal."""
+    names: set[str] = set()
+    for path in (Path(__file__).resolve().parent.parent / "hotelvoice").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"incr", "set"}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and str(node.args[0].value).startswith("hotelvoice_")
+            ):
+                names.add(str(node.args[0].value))
+    return names
+
+
+def test_every_metric_the_code_counts_has_help_text() -> None:
+    names = _metric_names_in_code()
+    assert "hotelvoice_webhooks_refused_total" in names  # the scan finds them
+    missing = sorted(name for name in names if name not in HELP)
+    assert not missing, f"add help text to metrics._HELP for {missing}"
