@@ -20,8 +20,9 @@ then, so the first caller does not wait). A server on OpenAI that never falls ba
 
 Every event the session sends waits in a bounded outbox until the client reads it
 (:class:`LocalLink`): the voice, the one producer that can outrun a reader, waits for room
-(backpressure); anything else that would overflow it means the client has stopped reading, and
-the link is closed (counted in ``hotelvoice_engine_links_overflowed_total``).
+(backpressure); anything else that would overflow it (1,000 events, or 8 MB of them) means
+the client has stopped reading, and the link is closed (counted in
+``hotelvoice_engine_links_overflowed_total``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ import trio
 from hotelvoice.calls.ports import CallContext, ModelConnector, ModelLink
 from hotelvoice.clock import utc_now
 from hotelvoice.engine.heap import release_free_heap_soon
-from hotelvoice.ids import new_id
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
@@ -54,10 +54,12 @@ log = logging.getLogger(__name__)
 SESSION_START_TIMEOUT_S = 10.0
 # Server events waiting for the client. The voice stops at VOICE_AHEAD_EVENTS (about 5 s of
 # audio in 100 ms deltas) until the client has read down to half of it; past MAX_PENDING_EVENTS
-# the client is not reading at all and the link is closed. The bridge reads every event as it
-# comes, so neither is reached on a call.
+# the client is not reading at all and the link is closed, and so it is past MAX_PENDING_CHARS
+# of JSON (events echo what the client sent: a thousand echoes of 1 MiB items would be 1 GB).
+# The bridge reads every event as it comes, so none is reached on a call.
 VOICE_AHEAD_EVENTS = 50
 MAX_PENDING_EVENTS = 1000
+MAX_PENDING_CHARS = 8_000_000
 
 
 class Outbox:
@@ -68,27 +70,37 @@ class Outbox:
         self._send, self._receive = trio.open_memory_channel[str](MAX_PENDING_EVENTS)
         self._room = trio.lowlevel.ParkingLot()
         self._pending = 0
+        self._pending_chars = 0
         self._metrics = metrics
         self.closed = False
         self.overflowed = False
+        self.overflow = trio.Event()  # set when a client that stopped reading is cut off
 
     def deliver(self, event: dict[str, Any]) -> None:
-        """Queue one event; when the client has let MAX_PENDING_EVENTS pile up, close."""
+        """Queue one event; when the client has let MAX_PENDING_EVENTS or MAX_PENDING_CHARS
+        pile up, close."""
         if self.closed:
             return
+        text = json.dumps(event, separators=(",", ":"))
         try:
-            self._send.send_nowait(json.dumps(event, separators=(",", ":")))
+            if self._pending_chars + len(text) > MAX_PENDING_CHARS:
+                raise trio.WouldBlock
+            self._send.send_nowait(text)
         except trio.WouldBlock:
             self.overflowed = True
             log.warning(
-                "local engine: the client left %d events unread; closing its session",
-                MAX_PENDING_EVENTS,
+                "local engine: the client left %d events (%d characters) unread; closing its "
+                "session",
+                self._pending,
+                self._pending_chars,
             )
             if self._metrics is not None:
                 self._metrics.incr("hotelvoice_engine_links_overflowed_total")
             self.close()
+            self.overflow.set()
             return
         self._pending += 1
+        self._pending_chars += len(text)
 
     async def wait_for_room(self) -> None:
         """Wait (a checkpoint at least) until fewer than VOICE_AHEAD_EVENTS are unread."""
@@ -106,6 +118,7 @@ class Outbox:
             code, reason = (1008, "client not reading") if self.overflowed else (1000, "closed")
             raise RealtimeClosed(code, reason) from None
         self._pending -= 1
+        self._pending_chars -= len(text)
         if self._pending < VOICE_AHEAD_EVENTS // 2:
             self._room.unpark_all()
         return text
@@ -131,8 +144,9 @@ class LocalLink:
     def closed(self) -> bool:
         return self._outbox.closed
 
-    async def send(self, text: str) -> None:
-        """Hand one client event to the session. Raises RealtimeClosed after close."""
+    async def send(self, text: str | bytes) -> None:
+        """Hand one client event to the session (a binary one gets an ``error`` event).
+        Raises RealtimeClosed after close."""
         if self.closed:
             raise RealtimeClosed(1000, "closed")
         await trio.lowlevel.checkpoint()
@@ -144,6 +158,10 @@ class LocalLink:
 
     def close(self) -> None:
         self._outbox.close()
+
+    async def wait_overflowed(self) -> None:
+        """Wait until the client has let too many events pile up and the link was closed."""
+        await self._outbox.overflow.wait()
 
 
 class LocalConnector:
@@ -282,84 +300,24 @@ class EngineSocket(Protocol):
         ...
 
 
-# Audio formats a Realtime client may ask of the engine; OpenAI takes PCM at 24 kHz only, the
-# engine resamples any rate in this range.
-_FORMAT_TYPES = frozenset({"audio/pcm", "audio/pcmu", "audio/pcma"})
-_PCM_RATES = range(8000, 48001)
-
-
-def _session_update_problem(data: str) -> tuple[str, str, Any] | None:
-    """Why a client's ``session.update`` cannot be taken: (message, param, event_id), or None
-    for any other event, or an update the session may take. Cheap for other events: audio
-    (base64, no dots) never contains ``session.update``."""
-    if "session.update" not in data:
-        return None
-    try:
-        event = json.loads(data)
-    except ValueError:
-        return None  # the session answers malformed JSON itself
-    if not isinstance(event, dict) or event.get("type") != "session.update":
-        return None
-    event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
-    session = event.get("session")
-    audio = session.get("audio") if isinstance(session, dict) else None
-    if audio is None:
-        return None
-    if not isinstance(audio, dict):
-        return ("session.audio must be an object.", "session.audio", event_id)
-    for direction in ("input", "output"):
-        side = audio.get(direction)
-        if side is None:
-            continue
-        param = f"session.audio.{direction}"
-        if not isinstance(side, dict):
-            return (f"{param} must be an object.", param, event_id)
-        fmt = side.get("format")
-        if fmt is None:
-            continue
-        param += ".format"
-        if not isinstance(fmt, dict) or fmt.get("type", "audio/pcm") not in _FORMAT_TYPES:
-            return (f"{param} must be audio/pcm, audio/pcmu or audio/pcma.", param, event_id)
-        rate = fmt.get("rate", 24000)
-        if fmt.get("type", "audio/pcm") == "audio/pcm" and (
-            type(rate) is not int or rate not in _PCM_RATES
-        ):
-            return (f"{param}.rate must be 24000 for audio/pcm.", param + ".rate", event_id)
-    return None
-
-
-def _invalid_request(message: str, param: str, event_id: Any) -> str:
-    """A Realtime ``error`` event (``invalid_request_error``, ``invalid_value``) as JSON."""
-    error = {
-        "type": "invalid_request_error",
-        "code": "invalid_value",
-        "message": message,
-        "param": param,
-        "event_id": event_id,
-    }
-    return json.dumps({"type": "error", "event_id": new_id("event"), "error": error})
-
-
 async def serve_engine_socket(
     connector: LocalConnector, socket: EngineSocket, metrics: Metrics | None = None
 ) -> None:
     """Serve one engine session over an accepted WebSocket until either side closes.
 
-    A ``session.update`` asking for an audio format the engine cannot serve (a rate of 0 or
-    ``"abc"``) is answered with an ``error`` event and not applied: the session goes on. A
-    fault inside the session ends it with a log line, never an exception out of here.
+    Every message goes to the session, which answers what it cannot take (a ``session.update``
+    asking for a rate of 0 or ``"abc"``, a binary frame) with an ``error`` event and goes on.
+    A fault inside the session ends it with a log line, never an exception out of here.
     """
     try:
-        await _serve_engine_socket(connector, socket, metrics)
+        await _serve_engine_socket(connector, socket)
     except* Exception:
         log.exception("engine socket: the session failed; closing it")
         if metrics is not None:
             metrics.incr("hotelvoice_engine_bad_events_total", kind="session_failed")
 
 
-async def _serve_engine_socket(
-    connector: LocalConnector, socket: EngineSocket, metrics: Metrics | None
-) -> None:
+async def _serve_engine_socket(connector: LocalConnector, socket: EngineSocket) -> None:
     async with connector.connect() as link, trio.open_nursery() as nursery:
 
         async def outbound() -> None:
@@ -374,25 +332,19 @@ async def _serve_engine_socket(
                     break
             nursery.cancel_scope.cancel()
 
+        async def overflow() -> None:  # a client that stopped reading: its socket's send may
+            await link.wait_overflowed()  # be blocked on a full TCP window, so do not wait on it
+            nursery.cancel_scope.cancel()
+
         nursery.start_soon(outbound)
+        nursery.start_soon(overflow)
         while True:
             try:
                 data = await socket.receive()
             except Exception:  # the client went away
                 break
-            if isinstance(data, str):
-                problem = _session_update_problem(data)
-                if problem is not None:
-                    log.info("engine socket: session.update refused: %s", problem[0])
-                    if metrics is not None:
-                        metrics.incr("hotelvoice_engine_bad_events_total", kind="bad_format")
-                    try:
-                        await socket.send(_invalid_request(*problem))
-                    except Exception:  # the client went away
-                        break
-                    continue
-                try:
-                    await link.send(data)
-                except RealtimeClosed:
-                    break
+            try:
+                await link.send(data)
+            except RealtimeClosed:
+                break
         nursery.cancel_scope.cancel()

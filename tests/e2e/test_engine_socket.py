@@ -155,7 +155,7 @@ async def test_the_engine_socket_takes_the_public_origin(local_server: LocalServ
             assert json.loads(await socket.get_message())["type"] == "session.created"
 
 
-@pytest.mark.parametrize("rate", [0, "abc", 10**30])
+@pytest.mark.parametrize("rate", [0, "abc", 10**30, 16000])
 @pytest.mark.parametrize("direction", ["input", "output"])
 async def test_a_bad_audio_rate_gets_an_error_and_the_session_goes_on(
     local_server: LocalServer, rate: object, direction: str
@@ -203,3 +203,20 @@ async def test_a_bad_audio_rate_gets_an_error_and_the_session_goes_on(
                 if event["type"] == "response.done":
                     assert event["response"]["status"] == "completed"
                     break
+
+
+async def test_a_binary_frame_gets_an_error_and_the_session_goes_on(
+    local_server: LocalServer,
+) -> None:
+    url = local_server.url.replace("http", "ws") + "/v1/realtime"
+    with trio.fail_after(60):
+        async with open_websocket_url(url, extra_headers=AUTH) as socket:
+            assert json.loads(await socket.get_message())["type"] == "session.created"
+            await socket.send_message(b"\x00\x01 not an event")
+            error = json.loads(await socket.get_message())
+            assert error["type"] == "error" and error["error"]["type"] == "invalid_request_error"
+            await socket.send_message(json.dumps({"type": "input_audio_buffer.clear"}))
+            cleared = json.loads(await socket.get_message())
+            assert cleared["type"] == "input_audio_buffer.cleared"
+    total = local_server.metrics.get("hotelvoice_engine_bad_events_total", kind="binary_message")
+    assert total == 1

@@ -16,18 +16,26 @@ import trio.testing
 
 from hotelvoice.engine.backlog import MAX_APPEND_MS, MAX_BACKLOG_MS, AudioBacklog
 from hotelvoice.engine.connector import (
+    MAX_PENDING_CHARS,
     MAX_PENDING_EVENTS,
     VOICE_AHEAD_EVENTS,
     LocalConnector,
     LocalLink,
     Outbox,
+    serve_engine_socket,
 )
-from hotelvoice.engine.session import LocalSession
+from hotelvoice.engine.session import (
+    BAD_EVENT_KINDS,
+    MAX_FUNCTION_CALLS,
+    MAX_ITEMS,
+    MAX_ITEMS_CHARS,
+    LocalSession,
+)
 from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.realtime.connection import RealtimeClosed
-from tests.engine.test_session import HOTEL
+from tests.engine.test_session import HOTEL, TOOLS
 
 KIT = SpeechKit.shared()
 PCMU = {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcmu"}}}}
@@ -206,3 +214,153 @@ async def test_a_session_that_ends_while_speaking_is_freed_too() -> None:
         sessions.append(weakref.ref(link.session))
         del link  # the greeting is still being spoken: its task is cancelled
     assert sessions[0]() is None
+
+
+# -- a long session stays within its bounds ------------------------------------------------------
+
+AVAILABILITY = "do you have a room for two adults from december fourth to december sixth"
+OFFER = {
+    "available": True,
+    "offers": [
+        {"room_type": "king", "name": "King Room", "nightly_rate": "$189.00", "total": "$378.00"}
+    ],
+}
+
+
+def user_text(text: str) -> str:
+    content = [{"type": "input_text", "text": text}]
+    return event(
+        "conversation.item.create", item={"type": "message", "role": "user", "content": content}
+    )
+
+
+async def respond(link: LocalLink, **fields: Any) -> list[dict[str, Any]]:
+    """``response.create``, then every event up to its ``response.done``."""
+    await link.send(event("response.create", **fields))
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1]["type"] != "response.done":
+        seen.append(json.loads(await link.receive()))
+    return seen
+
+
+def assert_within_bounds(session: LocalSession) -> None:
+    assert len(session.items) <= MAX_ITEMS
+    assert session._items_chars <= MAX_ITEMS_CHARS
+    assert session._items_chars == sum(session._item_chars.values())
+    assert session._item_chars.keys() == session.items.keys()
+    assert session._item_audio_ms.keys() <= session.items.keys()
+    assert len(session._function_calls) <= MAX_FUNCTION_CALLS
+    assert session._tool_result is None and session._user_text is None
+    assert len(session._errors_logged) <= len(BAD_EVENT_KINDS)
+
+
+async def test_five_thousand_turns_keep_every_per_item_structure_within_its_bound() -> None:
+    """Each turn: the caller's text, a tool call and its output (or an answer), a function call
+    item of the client's own, a truncate of an item long gone. The audio items said first lose
+    their audio length once they leave the conversation."""
+    metrics = Metrics()
+    async with LocalConnector(PropertyBook((HOTEL,)), KIT, metrics=metrics).connect() as link:
+        await next_of(link, "session.created")
+        session = link.session
+        await link.send(event("session.update", session={"type": "realtime", "tools": TOOLS}))
+        await next_of(link, "session.updated")
+        spoken = []
+        for _ in range(2):  # short audio answers: items a truncate can name
+            done = (await respond(link, response={"instructions": "still there?"}))[-1]
+            spoken.append(done["response"]["output"][0]["id"])
+        assert spoken[0] in session._item_audio_ms and session._item_audio_ms[spoken[0]] > 0
+        text_only = {"type": "realtime", "output_modalities": ["text"]}
+        await link.send(event("session.update", session=text_only))
+        await next_of(link, "session.updated")
+        tool_calls = 0
+        for turn in range(5_000):
+            await link.send(user_text(AVAILABILITY if turn % 2 else "what time is check in"))
+            seen = await respond(link)
+            calls = [e for e in seen if e["type"] == "response.function_call_arguments.done"]
+            if calls:
+                tool_calls += 1
+                output = {"type": "function_call_output", "call_id": calls[0]["call_id"]}
+                await link.send(
+                    event("conversation.item.create", item={**output, "output": json.dumps(OFFER)})
+                )
+                assert (await respond(link))[-1]["response"]["status"] == "completed"
+            own_call = {"type": "function_call", "call_id": f"c{turn}", "name": "create_lead"}
+            await link.send(event("conversation.item.create", item={**own_call, "arguments": "{}"}))
+            if turn % 1_000 == 999:
+                assert_within_bounds(session)
+        assert tool_calls >= 2_000
+        assert len(session.items) == MAX_ITEMS
+        assert len(session._function_calls) == MAX_FUNCTION_CALLS
+        assert spoken[0] not in session.items and session._item_audio_ms == {}
+        truncate = {"item_id": spoken[0], "content_index": 0, "audio_end_ms": 100}
+        await link.send(event("conversation.item.truncate", event_id="evt_old", **truncate))
+        error = (await next_of(link, "error"))["error"]
+        assert (error["param"], error["event_id"]) == ("item_id", "evt_old")
+        old_output = {"type": "function_call_output", "call_id": "c0", "output": "{}"}
+        await link.send(event("conversation.item.create", item=old_output))
+        assert "not found" in (await next_of(link, "error"))["error"]["message"]
+        assert metrics.get("hotelvoice_engine_bad_events_total", kind="item_not_found") == 1
+        assert metrics.get("hotelvoice_engine_bad_events_total", kind="tool_call_not_found") == 1
+
+
+async def test_large_items_are_kept_within_the_character_budget() -> None:
+    async with LocalConnector(PropertyBook((HOTEL,)), KIT).connect() as link:
+        await next_of(link, "session.created")
+        session = link.session
+        big = "x" * 200_000
+        for n in range(40):  # 8 MB of system notes
+            content = [{"type": "input_text", "text": big}]
+            item = {"id": f"note{n}", "type": "message", "role": "system", "content": content}
+            await link.send(event("conversation.item.create", item=item))
+            await next_of(link, "conversation.item.done")
+        assert_within_bounds(session)
+        assert list(session.items) == [f"note{n}" for n in range(31, 40)]  # the newest
+
+
+async def test_a_client_that_lets_large_events_pile_up_is_closed_at_the_character_bound() -> None:
+    metrics = Metrics()
+    outbox = Outbox(metrics)
+    big = "x" * 100_000
+    delivered = 0
+    while not outbox.closed:
+        outbox.deliver({"type": "conversation.item.added", "text": big})
+        delivered += 1
+    assert delivered <= MAX_PENDING_CHARS // 100_000 + 1 < MAX_PENDING_EVENTS
+    assert metrics.get("hotelvoice_engine_links_overflowed_total") == 1
+    for _ in range(delivered - 1):  # what was queued is still read, then the close
+        assert len(await outbox.receive()) > 100_000
+    with pytest.raises(RealtimeClosed) as closed:
+        await outbox.receive()
+    assert closed.value.code == 1008
+
+
+class StuckClient:
+    """A Realtime client on a socket that sends a burst, then neither sends nor reads: once its
+    TCP window is full, every send to it blocks."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        # session.created is being sent; MAX_PENDING_EVENTS errors pile up, and one more overflows
+        self.burst = MAX_PENDING_EVENTS + 1
+
+    async def receive(self) -> str:
+        if self.burst == 0:
+            await trio.sleep_forever()
+        self.burst -= 1
+        await trio.lowlevel.checkpoint()
+        return event("no.such.event")  # each one answered with an error event
+
+    async def send(self, data: str) -> None:
+        self.sent += 1
+        await trio.sleep_forever()
+
+
+async def test_a_socket_client_that_stops_reading_is_cut_off_not_held() -> None:
+    metrics = Metrics()
+    connector = LocalConnector(PropertyBook((HOTEL,)), KIT, metrics=metrics)
+    client = StuckClient()
+    with trio.fail_after(60):  # a guard: it returns once the outbox overflows
+        await serve_engine_socket(connector, client, metrics)
+    assert client.sent == 1  # stuck on the first event
+    assert metrics.get("hotelvoice_engine_links_overflowed_total") == 1
+    assert metrics.get("hotelvoice_engine_bad_events_total", kind="session_failed") == 0

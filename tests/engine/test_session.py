@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,11 +21,12 @@ from hotelvoice.calls.session import (
     HAND_OVER_INSTRUCTIONS,
     HAND_OVER_LINE,
 )
-from hotelvoice.codec.g711 import ulaw_decode, ulaw_encode
+from hotelvoice.codec.g711 import alaw_decode, ulaw_decode, ulaw_encode
 from hotelvoice.codec.levels import rms_dbfs
 from hotelvoice.engine.connector import LocalConnector, LocalLink
 from hotelvoice.engine.session import TAKE_OVER_APOLOGY
 from hotelvoice.engine.speech import SpeechKit
+from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.properties.model import Property, RoomType
 from hotelvoice.speech.scoring import spoken_words
@@ -241,7 +243,8 @@ async def test_bad_events_get_errors_and_the_session_goes_on(client: Client) -> 
     await client.link.send("not json")
     assert (await client.next("error"))["error"]["code"] == "invalid_json"
     await client.send("no.such.event")
-    assert (await client.next("error"))["error"]["code"] == "invalid_event_type"
+    error = (await client.next("error"))["error"]
+    assert (error["code"], error["param"]) == ("invalid_value", "type")  # as the real API says
     await client.send(
         "conversation.item.create",
         item={"type": "function_call_output", "call_id": "call_nope", "output": "{}"},
@@ -293,3 +296,251 @@ async def test_taking_over_a_call_it_apologises_once_instead_of_greeting(client:
     said = (await client.next("response.output_text.done"))["text"]
     assert said == TAKE_OVER_APOLOGY and "Sunset Inn" not in said
     assert (await client.next("response.done"))["response"]["status"] == "completed"
+
+
+# -- session.update is checked whole, as the Realtime API checks it -------------------------------
+
+PCM = {"type": "audio/pcm", "rate": 24000}
+
+
+def tool(**fields: Any) -> dict[str, Any]:
+    return {**TOOLS[0], **fields}
+
+
+@pytest.mark.parametrize(
+    ("session", "param", "code"),
+    [
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}},
+            },
+            "session.audio.input.format.rate",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "audio": {"output": {"format": {"type": "audio/pcm", "rate": 0}}}},
+            "session.audio.output.format.rate",
+            "invalid_value",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"format": {"type": "audio/pcm", "rate": "abc"}}},
+            },
+            "session.audio.input.format.rate",
+            "invalid_value",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000.0}}},
+            },
+            "session.audio.input.format.rate",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "audio": {"input": {"format": {"type": "audio/mp3"}}}},
+            "session.audio.input.format.type",
+            "invalid_value",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"format": {"type": "audio/pcmu", "rate": 8000}}},
+            },
+            "session.audio.input.format.rate",
+            "unknown_parameter",
+        ),
+        (
+            {"type": "realtime", "audio": {"input": {"format": "pcm16"}}},
+            "session.audio.input.format",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "audio": {"output": {"voice": 7}}},
+            "session.audio.output.voice",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "audio": {"output": {"voice": "v" * 65}}},
+            "session.audio.output.voice",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "instructions": ["be nice"]},
+            "session.instructions",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "instructions": "x" * 100_001},
+            "session.instructions",
+            "invalid_value",
+        ),
+        ({"type": "realtime", "tools": {"name": "x"}}, "session.tools", "invalid_value"),
+        (
+            {"type": "realtime", "tools": [tool(name=f"t{n}") for n in range(129)]},
+            "session.tools",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "tools": [{"type": "function"}]},
+            "session.tools[0].name",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "tools": [tool(name="two words")]},
+            "session.tools[0].name",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "tools": [TOOLS[0], TOOLS[0]]},
+            "session.tools[1].name",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "tools": [tool(type="mcp")]},
+            "session.tools[0].type",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "tools": [tool(parameters="{}")]},
+            "session.tools[0].parameters",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "tools": [tool(strictly=True)]},
+            "session.tools[0].strictly",
+            "unknown_parameter",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 2}}},
+            },
+            "session.audio.input.turn_detection.threshold",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "push_to_talk"}}}},
+            "session.audio.input.turn_detection.type",
+            "invalid_value",
+        ),
+        (
+            {"type": "realtime", "audio": {"input": {"turn_detection": "on"}}},
+            "session.audio.input.turn_detection",
+            "invalid_value",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"turn_detection": {"create_response": "yes"}}},
+            },
+            "session.audio.input.turn_detection.create_response",
+            "invalid_value",
+        ),
+        ({"audio": {"input": {"format": PCM}}}, "session.type", "missing_required_parameter"),
+        ({"type": "transcription"}, "session.type", "invalid_value"),
+        ({"type": "realtime", "temperature": 0.8}, "session.temperature", "unknown_parameter"),
+        (
+            {"type": "realtime", "audio": {"input": {"x\nINFO forged": 1}}},
+            "session.audio.input.x\nINFO forged",
+            "unknown_parameter",
+        ),
+        (
+            {"type": "realtime", "output_modalities": ["audio", "text"]},
+            "session.output_modalities",
+            "invalid_value",
+        ),
+        ("realtime", "session", "invalid_value"),
+    ],
+)
+async def test_a_bad_session_update_is_refused_whole_with_the_field_named(
+    client: Client, session: Any, param: str, code: str
+) -> None:
+    await client.next("session.created")
+    before = json.loads(json.dumps(client.link.session.config))
+    # Good values beside the bad one are not applied either.
+    update = (
+        {"instructions": "Speak like a pirate.", **session}
+        if isinstance(session, dict)
+        else session
+    )
+    await client.send("session.update", event_id="evt_upd", session=update)
+    error = (await client.next("error"))["error"]
+    assert error["type"] == "invalid_request_error"
+    assert (error["code"], error["param"], error["event_id"]) == (code, param, "evt_upd")
+    assert client.link.session.config == before
+    assert not client.of_type("session.updated")
+
+
+async def test_a_good_session_update_is_applied_and_reported(client: Client) -> None:
+    await configure(
+        client,
+        instructions="Be brief.",
+        audio={
+            "input": {
+                "format": {"type": "audio/pcma"},
+                "turn_detection": {"silence_duration_ms": 500, "create_response": False},
+                "transcription": {"model": "whisper-1", "language": "en"},
+            },
+            "output": {"format": {"type": "audio/pcma"}, "voice": "cedar", "speed": 1.2},
+        },
+        tool_choice="auto",
+    )
+    config = client.of_type("session.updated")[-1]["session"]
+    assert config["instructions"] == "Be brief."
+    assert config["audio"]["input"]["format"] == {"type": "audio/pcma"}
+    detection = config["audio"]["input"]["turn_detection"]  # the fields named, the rest kept
+    assert detection["type"] == "server_vad" and detection["silence_duration_ms"] == 500
+    assert detection["create_response"] is False and detection["interrupt_response"] is True
+    assert config["audio"]["output"]["voice"] == "cedar"
+    assert [t["name"] for t in config["tools"]] == [t["name"] for t in TOOLS]
+    # A-law is spoken too: the greeting comes as A-law audio.
+    await client.send("response.create")
+    await client.next("response.done")
+    deltas = client.of_type("response.output_audio.delta")
+    audio = b"".join(base64.b64decode(event["delta"]) for event in deltas)
+    assert rms_dbfs(alaw_decode(audio)) > -30
+
+
+async def test_refused_events_are_all_counted_by_a_fixed_kind_and_five_of_each_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metrics = Metrics()
+    caplog.set_level(logging.INFO, logger="hotelvoice.engine.session")
+    forged = "no.such.event\n2026-12-03 INFO hotelvoice: forged " + "x" * 10_000
+    async with LocalConnector(PropertyBook((HOTEL,)), KIT, metrics=metrics).connect() as link:
+        client = Client(link)
+        await client.next("session.created")
+        for n in range(20):
+            await client.send(forged, event_id=f"evt_{n}")
+            await client.link.send("{not json")
+            await client.link.send(b"\x00binary")
+            await client.send("session.update", session={"type": "realtime", forged: 1})
+        for _ in range(80):
+            error = (await client.next("error"))["error"]
+            assert len(error["message"]) < 300  # the client's values quoted short
+        await client.send("response.create")  # and the session still answers
+        await client.next("response.done")
+    counted = {
+        kind: metrics.get("hotelvoice_engine_bad_events_total", kind=kind)
+        for kind in ("unknown_event_type", "invalid_json", "binary_message", "bad_session_update")
+    }
+    assert counted == dict.fromkeys(counted, 20)
+    assert metrics.total("hotelvoice_engine_bad_events_total") == 80
+    assert "forged" not in metrics.render() and "no.such" not in metrics.render()
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 4 * 5
+    assert all("\n" not in line and len(line) < 400 for line in lines)
+
+
+async def test_items_of_unknown_types_and_long_ids_are_refused(client: Client) -> None:
+    await configure(client, output_modalities=["text"])
+    await client.send("conversation.item.create", event_id="e1", item={"type": "mcp_call"})
+    assert (await client.next("error"))["error"]["param"] == "item.type"
+    call = {"type": "function_call", "call_id": "c" * 65, "name": "create_lead", "arguments": ""}
+    await client.send("conversation.item.create", event_id="e2", item=call)
+    error = (await client.next("error"))["error"]
+    assert (error["param"], error["event_id"]) == ("item.call_id", "e2")
+    assert client.link.session.items == {} and client.link.session._function_calls == {}
