@@ -139,6 +139,9 @@ class HotelvoiceApp:
         await self.quart(scope, receive, send)  # type: ignore[arg-type]
 
 
+CLOSE_TIMEOUT_S = 2.0
+
+
 class MediaSocketClosed(Exception):
     """The media socket is closed (Twilio hung up, or we closed it)."""
 
@@ -169,10 +172,13 @@ class AsgiMediaSocket:
         await self._send({"type": "websocket.send", "text": data})
 
     async def close(self) -> None:
-        """Close with 1000 (Hypercorn would say 1011 for a handler that just returns)."""
+        """Close with 1000 (Hypercorn would say 1011 for a handler that just returns). Waits
+        at most ``CLOSE_TIMEOUT_S`` for the close frame to go out, even when cancelled."""
         if not self.closed:
             self.closed = True
-            with trio.CancelScope(shield=True):
+            # Shielded so a cancelled call still closes politely; bounded, because a peer that
+            # stopped reading (a full TCP window) would otherwise hold this task for ever.
+            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
                 await self._send({"type": "websocket.close", "code": 1000})
 
 
