@@ -718,10 +718,12 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     except subprocess.TimeoutExpired:
         raise BenchError("the fake model did not write its figures within 60 s") from None
     stop_process(service)
-    _merge(row, [json.loads(r.read_text()) for r in results], json.loads(model_result.read_text()))
+    gens = [json.loads(r.read_text()) for r in results]
+    merge_results(row, gens, json.loads(model_result.read_text()))
 
 
-def _merge(row: Row, gens: list[dict[str, Any]], model: dict[str, Any]) -> None:
+def merge_results(row: Row, gens: list[dict[str, Any]], model: dict[str, Any]) -> None:
+    """Fill ``row`` from the load generators' and the fake model's figures (their JSON)."""
     out_lat: list[int] = []
     out_at: list[int] = []
     gen_lag: list[int] = []

@@ -6,14 +6,14 @@ Run from the repository root (it prints figures; it is not a test and asserts no
     .venv/bin/python -m bench.memory --calls 100 --every 25
     .venv/bin/python -m bench.memory --startup        # RSS at start, offline and OpenAI
 
-Calls: a real ``hotelvoice serve`` on loopback with its embedded defaults (no ``OPENAI_API_KEY``:
-the offline engine answers, with ``gc.freeze()`` and the GC thresholds of
-``hotelvoice.web.server``), a temporary SQLite store, and the softphone (in this process)
-placing one call after another: it waits for the greeting, says one short line, waits for the
-answer and hangs up. Call time runs ``--speed`` times faster than real time (10 by default,
-the softphone's ``--fast``). The server's RSS (VmRSS) is printed, once it has no call in
-progress, after ``--warmup`` calls and after every ``--every`` calls; the goal of issue 12 is
-at most +50 MB over the warmed-up server after 500 calls.
+Calls: a real ``hotelvoice serve`` on loopback with its embedded defaults and Twilio signatures
+on (``bench/_server.py``; no ``OPENAI_API_KEY``: the offline engine answers, with
+``gc.freeze()`` and the GC thresholds of ``hotelvoice.web.server``), a temporary SQLite store,
+and the softphone (in this process) placing one call after another: it waits for the greeting,
+says one short line, waits for the answer and hangs up. Call time runs ``--speed`` times faster
+than real time (10 by default, the softphone's ``--fast``). The server's RSS (VmRSS) is
+printed, once it has no call in progress, after ``--warmup`` calls and after every ``--every``
+calls; the goal of issue 12 is at most +50 MB over the warmed-up server after 500 calls.
 
 Startup (``--startup``): the server's RSS once ``/healthz`` answers and a second has passed,
 with the offline backend and with an OpenAI key (the URL a closed loopback port, so nothing
@@ -25,124 +25,28 @@ difference of the two calls' wait for the greeting is what that load costs the f
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import trio
 
-from hotelvoice.softphone.client import CallOptions, CallRecord, SoftphoneCall
-from hotelvoice.softphone.script import CallerLine, load_lines, parse_entry
+from bench._server import (
+    HOST,
+    BenchError,
+    free_port,
+    place_call,
+    rss_mib,
+    running_server,
+    wait_idle,
+)
+from hotelvoice.softphone.client import CallRecord
+from hotelvoice.softphone.script import load_lines, parse_entry
 
-REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 LINE = "What time is check out?"
-HEALTHY_TIMEOUT_S = 60.0
-
-
-class BenchError(Exception):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def rss_mib(pid: int) -> float:
-    """The process's resident set (VmRSS), MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise BenchError(f"no VmRSS for process {pid}")
-
-
-def server_command() -> list[str]:
-    script = Path(sys.executable).parent / "hotelvoice"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hotelvoice"]
-
-
-@contextlib.contextmanager
-def running_server(*, openai: bool, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``hotelvoice serve`` on a free loopback port, in a temporary directory; stopped after."""
-    port = free_port()
-    url = f"http://{HOST}:{port}"
-    with tempfile.TemporaryDirectory(prefix="hotelvoice-memory-") as work:
-        prefixes = ("HOTELVOICE_", "TWILIO_", "OPENAI_", "HOTEL_", "PUBLIC_URL", "STRIPE_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-        env.update(PUBLIC_URL=url, HOTELVOICE_DB=str(Path(work) / "hotelvoice.db"))
-        if openai:
-            env.update(
-                OPENAI_API_KEY="sk-bench-not-a-key",
-                OPENAI_REALTIME_URL=f"ws://{HOST}:{free_port()}/v1/realtime",  # nobody listens
-            )
-        with log.open("ab") as out:
-            server = subprocess.Popen(
-                [*server_command(), "serve", "--host", HOST, "--port", str(port)],
-                cwd=work,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_healthy(url, server)
-            yield server, url
-        finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
-
-
-def wait_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + HEALTHY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchError(f"hotelvoice serve exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
-                answer.read()
-                return
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.1)
-    raise BenchError(f"hotelvoice serve: /healthz not answering after {HEALTHY_TIMEOUT_S:.0f} s")
-
-
-async def place_call(url: str, lines: list[CallerLine], speed: float) -> CallRecord:
-    options = CallOptions(
-        server=url,
-        speed=speed,
-        max_seconds=120,
-        greeting_timeout_s=60,
-        answer_timeout_s=60,
-    )
-    return await SoftphoneCall(options, lines).run()
-
-
-async def wait_idle(url: str) -> None:
-    """Until the server has finished its calls (records saved, engine sessions closed), and a
-    moment more for the heap trim that follows an engine session."""
-
-    def calls_active() -> int:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:
-            return int(json.loads(answer.read())["calls_active"])
-
-    while await trio.to_thread.run_sync(calls_active):  # noqa: ASYNC110 (another process)
-        await trio.sleep(0.05)
-    await trio.sleep(0.2)
 
 
 def greeting_wait_s(record: CallRecord, speed: float) -> float | None:
@@ -153,20 +57,21 @@ def greeting_wait_s(record: CallRecord, speed: float) -> float | None:
 
 async def calls(args: argparse.Namespace, log: Path) -> None:
     lines = await trio.to_thread.run_sync(lambda: load_lines([parse_entry(args.line)]))
-    with running_server(openai=False, log=log) as (server, url):
-        print(f"server ready (offline backend): RSS {rss_mib(server.pid):.1f} MiB", flush=True)
+    with running_server(log=log) as server:
+        pid = server.process.pid
+        print(f"server ready (offline backend): RSS {rss_mib(pid):.1f} MiB", flush=True)
         failed = 0
         started = time.monotonic()
         for _ in range(args.warmup):
-            failed += not (await place_call(url, lines, args.speed)).clean
-        await wait_idle(url)
-        base = rss_mib(server.pid)
+            failed += not (await place_call(server, lines, args.speed)).clean
+        await wait_idle(server.url)
+        base = rss_mib(pid)
         print(f"after {args.warmup} warm-up calls: RSS {base:.1f} MiB", flush=True)
         for n in range(1, args.calls + 1):
-            failed += not (await place_call(url, lines, args.speed)).clean
+            failed += not (await place_call(server, lines, args.speed)).clean
             if n % args.every == 0 or n == args.calls:
-                await wait_idle(url)
-                rss = rss_mib(server.pid)
+                await wait_idle(server.url)
+                rss = rss_mib(pid)
                 print(
                     f"after {n:4d} calls: RSS {rss:7.1f} MiB ({rss - base:+6.1f} over the warmed-"
                     f"up server, {(rss - base) / n * 1024:6.1f} KiB per call); "
@@ -177,22 +82,25 @@ async def calls(args: argparse.Namespace, log: Path) -> None:
 
 async def startup(args: argparse.Namespace, log: Path) -> None:
     for openai in (False, True):
-        with running_server(openai=openai, log=log) as (server, url):
+        # OpenAI: a closed loopback port, so nothing is dialled until a call comes
+        model_url = f"ws://{HOST}:{free_port()}/v1/realtime" if openai else None
+        with running_server(log=log, model_url=model_url) as server:
+            pid = server.process.pid
             await trio.sleep(1.0)
             name = "OpenAI (+ offline fallback)" if openai else "offline"
-            print(f"RSS at start, {name} backend: {rss_mib(server.pid):.1f} MiB", flush=True)
+            print(f"RSS at start, {name} backend: {rss_mib(pid):.1f} MiB", flush=True)
             if not openai:
                 continue
             lines = await trio.to_thread.run_sync(lambda: load_lines([parse_entry(args.line)]))
             waits = []
             for _ in range(2):
-                record = await place_call(url, lines, args.speed)
-                await wait_idle(url)
+                record = await place_call(server, lines, args.speed)
+                await wait_idle(server.url)
                 waits.append(greeting_wait_s(record, args.speed))
                 print(
                     f"  a call with OpenAI unreachable: {record.outcome}, greeting after "
                     f"{waits[-1] if waits[-1] is not None else float('nan'):.2f} s; "
-                    f"RSS then {rss_mib(server.pid):.1f} MiB",
+                    f"RSS then {rss_mib(pid):.1f} MiB",
                     flush=True,
                 )
             first, second = waits
