@@ -46,7 +46,8 @@ _HELP = {
     "by reason.",
     "hotelvoice_media_sockets_prestart_active": "Media sockets open and still waiting for "
     "Twilio's start.",
-    "hotelvoice_media_sockets_refused_total": "Media sockets refused before accept, by reason.",
+    "hotelvoice_media_sockets_evicted_total": "Media sockets closed while waiting for start, "
+    "to make room for a newer one.",
     "hotelvoice_webhooks_refused_total": "Webhooks refused by their headers, size, form or "
     "signature, by route and reason.",
     "hotelvoice_webhook_values_dropped_total": "Webhook fields dropped as too long or "

@@ -182,6 +182,7 @@ async def serve_media_stream(
     services: CallServices,
     *,
     on_start: Callable[[CallSession], None] | None = None,
+    on_admitted: Callable[[], None] | None = None,
 ) -> CallSession | None:
     """Run one Media Streams connection from ``connected`` to the end of the call.
 
@@ -189,11 +190,14 @@ async def serve_media_stream(
     bridges the call until it ends. Returns the finished session, or None when the stream was
     refused before a call began. Never raises for bad input or a dead peer; the socket closes
     when this returns, which lets the TwiML tail take over if the call is still up.
-    ``on_start`` is told about the session once the call begins.
+    ``on_admitted`` is called as soon as a ``start`` with a valid token has arrived (the
+    socket no longer waits), ``on_start`` with the session once the call begins.
     """
     start = await _wait_for_start(socket, services)
     if start is None:
         return None
+    if on_admitted is not None:
+        on_admitted()
     context = CallContext(
         call_sid=start.call_sid,
         caller=start.custom_parameters.get("From"),

@@ -204,9 +204,15 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
 
 @attrs.define
 class _PreStart:
-    """Media sockets accepted and not yet started (the cap on them is per process)."""
+    """Media sockets accepted and still waiting for a valid ``start``, oldest first, each with
+    the cancel scope that evicts it (the cap on them is per process)."""
 
-    count: int = 0
+    waiting: dict[object, trio.CancelScope] = attrs.field(factory=dict)  # insertion order
+
+    def evict_oldest(self) -> None:
+        """Cancel the socket that has waited longest (it leaves ``waiting`` at once)."""
+        oldest = next(iter(self.waiting))
+        self.waiting.pop(oldest).cancel()
 
 
 @attrs.define
@@ -449,28 +455,35 @@ def create_app(
         if services is None:  # not serving yet (lifespan not run)
             await send({"type": "websocket.close", "code": 1013})
             return
-        if prestart.count >= MAX_PRESTART_SOCKETS:
-            metrics.incr("hotelvoice_media_sockets_refused_total", reason="prestart_full")
-            log.warning("media stream refused: %d sockets already wait for start", prestart.count)
-            await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
-            return
-        prestart.count += 1
-        metrics.set("hotelvoice_media_sockets_prestart_active", prestart.count)
-        waiting = True
+        if len(prestart.waiting) >= MAX_PRESTART_SOCKETS:
+            # Twilio sends start within milliseconds of the upgrade, so the socket that has
+            # waited longest is the likeliest not to be a call: it makes room, rather than
+            # idle sockets (the upgrade's signature is the same for every call) shutting real
+            # calls out until they time out.
+            prestart.evict_oldest()
+            metrics.incr("hotelvoice_media_sockets_evicted_total")
+            refusals_log.log(
+                log,
+                logging.WARNING,
+                "media_prestart_full",
+                "media stream: %d sockets wait for start; the oldest is closed",
+                MAX_PRESTART_SOCKETS,
+            )
+        key = object()
+        waiting = prestart.waiting[key] = trio.CancelScope()
+        metrics.set("hotelvoice_media_sockets_prestart_active", len(prestart.waiting))
 
-        def started(_session: object = None) -> None:
-            nonlocal waiting
-            if waiting:
-                waiting = False
-                prestart.count -= 1
-                metrics.set("hotelvoice_media_sockets_prestart_active", prestart.count)
+        def admitted() -> None:
+            if prestart.waiting.pop(key, None) is not None:
+                metrics.set("hotelvoice_media_sockets_prestart_active", len(prestart.waiting))
 
         await send({"type": "websocket.accept"})
         socket = AsgiMediaSocket(receive, send)
         try:
-            await serve_media_stream(socket, services, on_start=started)
+            with waiting:
+                await serve_media_stream(socket, services, on_admitted=admitted)
         finally:
-            started()
+            admitted()
             await socket.close()
 
     @app.after_request
