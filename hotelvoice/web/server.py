@@ -15,6 +15,7 @@ from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
 from hotelvoice.config import Settings
+from hotelvoice.web import hypercorn_fix
 from hotelvoice.web.app import HotelvoiceApp, create_app
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ async def serve_until_drained(app: HotelvoiceApp, config: Config) -> None:
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM, drain the calls, and return."""
+    hypercorn_fix.install()
     app = create_app(settings)
     config = hypercorn_config(host, port)
     # Everything imported and built so far lives for the whole process: keep it out of the
