@@ -73,15 +73,16 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Lines about sockets that have not started a call, per kind, process-wide: a burst of this
-# many, refilled over a minute (each socket also logs only the first few of each kind).
-PRESTART_LOG_BURST = 20
-PRESTART_LOG_WINDOW_S = 60.0
+# Warnings about what a socket sends (before its call starts, or during it), per kind,
+# process-wide: a burst of this many, refilled over a minute. Each socket and each call also
+# logs only the first few of each kind; this bounds many sockets or calls sending the same.
+WARNING_LOG_BURST = 20
+WARNING_LOG_WINDOW_S = 60.0
 
 
-def _prestart_log_limit() -> RateLimit:
+def _warning_log_limit() -> RateLimit:
     return RateLimit(
-        burst=PRESTART_LOG_BURST, window_s=PRESTART_LOG_WINDOW_S, clock=trio.current_time
+        burst=WARNING_LOG_BURST, window_s=WARNING_LOG_WINDOW_S, clock=trio.current_time
     )
 
 
@@ -163,7 +164,7 @@ class CallServices:
     rest: TwilioRest | None
     instructions: Callable[[CallContext], str]
     observers: CallObservers | None = None
-    prestart_log: RateLimit = attrs.field(factory=_prestart_log_limit)
+    warning_log: RateLimit = attrs.field(factory=_warning_log_limit)
     calls: LiveCalls = attrs.field(factory=LiveCalls)
     front_desk: Callable[[CallContext], str | None] | None = None
 
@@ -267,7 +268,7 @@ async def _wait_for_start(socket: MediaSocket, services: CallServices) -> tw.Sta
         """Log the first few lines of a kind per socket, within the process-wide rate."""
         logged[kind] += 1
         if logged[kind] <= LOGGED_PROBLEMS_PER_KIND:
-            services.prestart_log.log(log, level, kind, message, *args)
+            services.warning_log.log(log, level, kind, message, *args)
 
     with trio.move_on_after(settings.stream_start_timeout_s):
         while start is None:
@@ -501,9 +502,17 @@ class Call:
             self._nursery.start_soon(fn, arg)
 
     def _problem(self, kind: str, message: str, *args: object) -> None:
-        """Log the first few problems of each kind per call; count all of them."""
+        """Log the first few problems of each kind per call, within the process-wide rate;
+        count all of them."""
         if self.session.stats.problem(kind):
-            log.warning("call %s: " + message, self.session.call_sid, *args)
+            self.services.warning_log.log(
+                log,
+                logging.WARNING,
+                f"call:{kind}",
+                "call %s: " + message,
+                self.session.call_sid,
+                *args,
+            )
 
     # ------------------------------------------------------------------ Twilio side
 

@@ -19,7 +19,7 @@ import pytest
 import trio
 import trio.testing
 
-from hotelvoice.calls.bridge import PRESTART_LOG_BURST, PRESTART_LOG_WINDOW_S, serve_media_stream
+from hotelvoice.calls.bridge import WARNING_LOG_BURST, WARNING_LOG_WINDOW_S, serve_media_stream
 from hotelvoice.calls.session import CallSession
 from hotelvoice.calls.stats import LOGGED_PROBLEMS_PER_KIND
 from hotelvoice.config import Settings
@@ -170,16 +170,38 @@ async def test_sockets_that_never_start_a_call_log_little_per_socket_and_in_all(
     for _ in range(200):
         assert await serve_media_stream(ScriptedTwilio([CONNECTED, garbage]), services) is None
     bad = [line for line in output.text.splitlines() if "bad message" in line]
-    assert len(bad) == PRESTART_LOG_BURST
+    assert len(bad) == WARNING_LOG_BURST
     assert services.metrics.get("hotelvoice_twilio_bad_messages_total", kind="malformed_json") == (
         10_200
     )
     # A window later the next line says how many were held back.
-    await trio.sleep(PRESTART_LOG_WINDOW_S)
+    await trio.sleep(WARNING_LOG_WINDOW_S)
     assert await serve_media_stream(ScriptedTwilio([garbage]), services) is None
     last_bad = [line for line in output.text.splitlines() if "bad message" in line][-1]
     assert last_bad.endswith(
-        f"({200 - (PRESTART_LOG_BURST - LOGGED_PROBLEMS_PER_KIND)} similar lines suppressed)"
+        f"({200 - (WARNING_LOG_BURST - LOGGED_PROBLEMS_PER_KIND)} similar lines suppressed)"
+    )
+    output.assert_one_bounded_line_per_record()
+
+
+async def test_many_calls_sending_bad_messages_log_a_burst_in_all(
+    make_harness: MakeHarness,
+    output: Output,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    harness = await make_harness()
+    services = harness.services
+    garbage = '{"event": "media", "media": ' + FORGED
+    for n in range(50):
+        call_sid = f"CA{n:032x}"
+        token = services.tokens.mint(call_sid, trio.current_time())
+        stop = message("stop", stop={"accountSid": ACCOUNT, "callSid": call_sid})
+        socket = ScriptedTwilio([CONNECTED, start(call_sid, token), garbage, garbage, stop])
+        assert await serve_media_stream(socket, services) is not None
+    bad = [line for line in output.text.splitlines() if "bad Twilio message" in line]
+    assert len(bad) == WARNING_LOG_BURST  # not two per call
+    assert services.metrics.get("hotelvoice_twilio_bad_messages_total", kind="malformed_json") == (
+        100
     )
     output.assert_one_bounded_line_per_record()
 
