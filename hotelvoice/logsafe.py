@@ -136,11 +136,18 @@ def safe(value: object, limit: int = ARG_LIMIT) -> str:
 _PLAIN = (int, float, type(None))  # bool is an int
 
 
+class Whole(str):
+    """Text of our own making (a call's statistics line): logged whole, only the message's
+    own limit applies. It is still redacted and escaped with the rest of the message."""
+
+
 def _safe_arg(value: object) -> object:
     """An argument fit to be formatted: numbers as they are (``%d`` still works), long or
     redactable text replaced by its safe form (escaping waits for the whole message)."""
     if isinstance(value, _PLAIN):
         return value
+    if isinstance(value, Whole):
+        return redact(value)
     try:
         text = value if isinstance(value, str) else str(value)
     except Exception:

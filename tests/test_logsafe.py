@@ -22,6 +22,7 @@ from hotelvoice.logsafe import (
     MESSAGE_LIMIT,
     RateLimit,
     SafeLogFilter,
+    Whole,
     clip,
     escape,
     redact,
@@ -154,6 +155,16 @@ def test_long_arguments_are_cut_and_numbers_keep_their_format(output: Output) ->
     line = output.text.rstrip("\n")
     assert f"mark '{'m' * ARG_LIMIT}…(29800 more chars)' after 2.2 s, 7 of them" in line
     assert len(line) < 400
+
+
+def test_our_own_long_text_is_logged_whole_but_still_escaped_and_bounded(output: Output) -> None:
+    stats = " ".join(f"counter_{n}={n}" for n in range(40))  # a call's summary: ~500 chars
+    log.info("call ended; %s", Whole(stats + " caller=+14155550123\nforged"))
+    [line] = output.text.splitlines()
+    assert stats in line  # not cut at ARG_LIMIT
+    assert line.endswith("caller=+…0123\\nforged")
+    log.info("%s", Whole("z" * (MESSAGE_LIMIT * 3)))
+    assert len(output.text.splitlines()[1]) < MESSAGE_LIMIT + 200
 
 
 def test_the_whole_message_is_bounded_even_without_arguments(output: Output) -> None:

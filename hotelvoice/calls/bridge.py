@@ -60,7 +60,7 @@ from hotelvoice.calls.session import (
 )
 from hotelvoice.calls.stats import LOGGED_PROBLEMS_PER_KIND
 from hotelvoice.config import Settings
-from hotelvoice.logsafe import RateLimit
+from hotelvoice.logsafe import RateLimit, Whole
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
 from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
@@ -404,7 +404,7 @@ class Call:
                 session.call_sid,
                 session.state,
                 session.end_reason,
-                session.summary(),
+                Whole(session.summary()),  # our counters: the line is not cut at 200
             )
             # A call stays active until its record is saved: whoever waits for no active calls
             # (a drain, a test) then finds the record complete.
