@@ -59,26 +59,27 @@ def connect_stream_twiml(
 
     response = VoiceResponse()
     response.append(connect)
-    if fallback_message:
-        response.say(fallback_message)
-    if front_desk is None:
-        response.hangup()
-    else:
-        response.dial(front_desk)
-    return _to_xml(response)
+    return _to_xml(_then_front_desk(response, fallback_message, front_desk))
 
 
 def front_desk_twiml(message: str, front_desk: str | None) -> str:
     """The answer when no stream can be offered: ``<Say>message</Say>`` (skipped when empty),
     then ``<Dial>front_desk</Dial>``, or ``<Hangup/>`` when there is no front desk."""
-    response = VoiceResponse()
+    return _to_xml(_then_front_desk(VoiceResponse(), message, front_desk))
+
+
+def _then_front_desk(
+    response: VoiceResponse, message: str, front_desk: str | None
+) -> VoiceResponse:
+    """``response`` followed by ``<Say>message</Say>`` (if any), then the front desk dialed or,
+    with none, ``<Hangup/>``."""
     if message:
         response.say(message)
     if front_desk is None:
         response.hangup()
     else:
         response.dial(front_desk)
-    return _to_xml(response)
+    return response
 
 
 def dial_twiml(
