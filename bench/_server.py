@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,15 @@ class Figures:
     fds: int
     threads: int
     children: int
+    # What the descriptors are: "socket", "pipe", "anon_inode:[eventpoll]", or a file's path.
+    fd_kinds: tuple[str, ...] = ()
+
+    def fds_added(self, before: Figures) -> list[str]:
+        """The kinds of descriptor this has more of than ``before``, with how many more."""
+        now, then = Counter(self.fd_kinds), Counter(before.fd_kinds)
+        return [
+            f"{kind} +{now[kind] - then[kind]}" for kind in sorted(now) if now[kind] > then[kind]
+        ]
 
     def __str__(self) -> str:
         return (
@@ -93,16 +103,22 @@ def figures(pid: int) -> Figures:
             text = Path(f"/proc/{pid}/task/{task}/children").read_text()
             children += len(text.split())
     try:
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        names = os.listdir(f"/proc/{pid}/fd")
     except FileNotFoundError:
         raise BenchError(f"process {pid} is gone") from None
+    kinds = []
+    for name in names:
+        with contextlib.suppress(OSError):  # closed meanwhile
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+            kinds.append(target.split(":", 1)[0] if target[:7] in ("socket:", "pipe:[") else target)
     if "VmRSS" not in fields:  # a zombie: exited, not yet reaped
         raise BenchError(f"process {pid} has exited")
     return Figures(
         rss_mib=int(fields["VmRSS"].split()[0]) / 1024,
-        fds=fds,
+        fds=len(names),
         threads=int(fields["Threads"]),
         children=children,
+        fd_kinds=tuple(sorted(kinds)),
     )
 
 

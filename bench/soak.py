@@ -230,7 +230,8 @@ class SoakResult:
             ),
             (
                 "open file descriptors",
-                f"{base.fds} → {after.fds}: {after.fds - base.fds:+d}",
+                f"{base.fds} → {after.fds}: {after.fds - base.fds:+d}"
+                + (f" ({', '.join(after.fds_added(base))})" if after.fds > base.fds else ""),
                 f"back to {base.fds}",
                 after.fds <= base.fds,
             ),
