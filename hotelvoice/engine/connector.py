@@ -39,7 +39,7 @@ import trio
 
 from hotelvoice.calls.ports import CallContext, ModelConnector, ModelLink
 from hotelvoice.clock import utc_now
-from hotelvoice.engine.heap import release_free_heap_soon
+from hotelvoice.engine.heap import limit_malloc_arenas, release_free_heap_soon
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
@@ -187,6 +187,9 @@ class LocalConnector:
         self._loading = trio.Lock()
         self.clock = clock
         self.metrics = metrics
+        # Made before the server starts its worker threads: their speech buffers share one
+        # arena, which malloc_trim empties after each session (engine/heap.py).
+        limit_malloc_arenas()
 
     def __repr__(self) -> str:
         return f"LocalConnector(properties={[p.id for p in self.book.properties]!r})"

@@ -157,6 +157,9 @@ class SileroModel:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # No arena (an arena keeps the most that concurrent runs held, for ever): a frame's
+        # buffers are a few KiB, taken from malloc and given back at each run.
+        options.enable_cpu_mem_arena = False
         model = Path(path) if path is not None else _bundled_model()
         try:
             self._session = onnxruntime.InferenceSession(

@@ -92,6 +92,11 @@ class NeuralVoice:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # No arena: onnxruntime's CPU arena grows to the most that concurrent syntheses ever
+        # held at once (about 100 MiB each for a long sentence) and never gives it back, so
+        # the server kept every wave of concurrent calls' peak (see docs/architecture.md,
+        # Resources); without it each run's buffers go back to malloc when the run ends.
+        options.enable_cpu_mem_arena = False
         try:
             session = onnxruntime.InferenceSession(
                 str(model_path), sess_options=options, providers=["CPUExecutionProvider"]

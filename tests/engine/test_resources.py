@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 import gc
 import json
+import os
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from hotelvoice.engine.connector import (
     Outbox,
     serve_engine_socket,
 )
+from hotelvoice.engine.heap import MALLOC_ARENAS, release_free_heap
 from hotelvoice.engine.session import (
     BAD_EVENT_KINDS,
     MAX_FUNCTION_CALLS,
@@ -35,6 +40,7 @@ from hotelvoice.engine.speech import SpeechKit
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook
 from hotelvoice.realtime.connection import RealtimeClosed
+from hotelvoice.speech.vad import SileroModel
 from tests.engine.test_session import HOTEL, TOOLS
 
 KIT = SpeechKit.shared()
@@ -364,3 +370,69 @@ async def test_a_socket_client_that_stops_reading_is_cut_off_not_held() -> None:
     assert client.sent == 1  # stuck on the first event
     assert metrics.get("hotelvoice_engine_links_overflowed_total") == 1
     assert metrics.get("hotelvoice_engine_bad_events_total", kind="session_failed") == 0
+
+
+# -- native memory handed back ----------------------------------------------------------------
+
+# Eight threads each hold a block at once (a worker thread allocating gets an arena of its own
+# while the others are busy), then the heap's arenas are counted in glibc's malloc_info.
+_COUNT_ARENAS = """
+import ctypes, ctypes.util, re, sys, tempfile, threading
+from hotelvoice.engine.connector import LocalConnector
+from hotelvoice.properties.book import PropertyBook
+from tests.engine.test_session import HOTEL
+if sys.argv[1] == "limited":
+    LocalConnector(PropertyBook((HOTEL,)))
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+barrier = threading.Barrier(8)
+def hold():
+    block = libc.malloc(1000)
+    barrier.wait()
+    libc.free(block)
+threads = [threading.Thread(target=hold) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+with tempfile.NamedTemporaryFile("r") as info:
+    stream = libc.fopen(info.name.encode(), b"w")
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    print(len(re.findall("<heap nr=", info.read())))
+"""
+
+
+def _arenas(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_ARENAS, mode],
+        env=env,
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not release_free_heap(), reason="not glibc: no arenas to limit")
+def test_once_the_engine_is_made_worker_threads_share_one_arena() -> None:
+    # Without the limit each of the eight threads has an arena of its own, where the speech
+    # libraries' freed buffers stay in pieces malloc_trim cannot return.
+    assert _arenas("default") > MALLOC_ARENAS
+    assert _arenas("limited") <= MALLOC_ARENAS
+
+
+def test_the_onnx_models_keep_no_arena_that_holds_their_peak() -> None:
+    # onnxruntime's CPU arena keeps the most concurrent runs ever held (Piper: about 100 MiB
+    # per sentence being made), never handed back.
+    sessions = [KIT.voice._voice.session, SileroModel.shared()._session]
+    assert [s.get_session_options().enable_cpu_mem_arena for s in sessions] == [False, False]
