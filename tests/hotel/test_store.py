@@ -998,3 +998,24 @@ async def test_async_store_runs_off_the_event_loop(db_path: Path) -> None:
         assert sync.threads and threading.get_ident() not in sync.threads
     finally:
         await store.aclose()
+
+
+def _descriptors_on(path: Path) -> list[str]:
+    """The names of the files under ``path``'s folder this process holds open (Linux)."""
+    names = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = Path(fd.readlink())
+            if target.parent == path.parent:
+                names.append(target.name)
+    return sorted(names)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_the_store_opens_every_file_it_will_hold_when_it_opens(store: Store, db_path: Path) -> None:
+    # A resource check (bench/soak.py) compares descriptors after warm-up with those after the
+    # run: a file first opened by a later read would read as a leak.
+    opened = _descriptors_on(db_path)
+    store.reservations_for_phone("+15550001111")
+    store.availability(PROP.id, day(1), day(3), 2, now=NOW)
+    assert _descriptors_on(db_path) == opened
