@@ -81,7 +81,9 @@ def test_the_neural_voice_through_the_telephone_band_comes_back_nearly_word_for_
     assert sum(word_errors(line, text) == 0 for line, text in pairs) >= len(LINES) // 2, pairs
     # Numbers as digits, the way the policy will read them.
     assert "212" in spoken_words(heard[2].text), heard[2]
-    assert all(result.no_speech is not None and result.no_speech < 0.1 for result in heard)
+    # Far from the 0.6 at which the recogniser calls it silence: the worst line of a run
+    # measured 0.04-0.09 over 12 runs, and above 0.1 once in CI (the synthesis is random).
+    assert all(result.no_speech is not None and result.no_speech < 0.3 for result in heard)
 
 
 def test_an_espeak_voice_through_the_telephone_band_is_mostly_understood(
