@@ -35,7 +35,7 @@ of about 4, so twice what an idle machine gives):
   "Beep beep" for a tone, a sentence for clicks); its no-speech probability separates that:
   on silence, line noise, hum, tones, clicks and breath-like bursts through the telephone band
   it was 0.77–0.99, on the 280 spoken lines at most 0.46 (a robotic espeak line; the Piper
-  voice stays under 0.1). Text is dropped when it is above ``NO_SPEECH_THRESHOLD`` (0.6, the
+  voice mostly under 0.1). Text is dropped when it is above ``NO_SPEECH_THRESHOLD`` (0.6, the
   value Whisper's own decoder uses). Audio whose loudest 10 ms are under ``SILENCE_DBFS`` is
   not decoded at all. A decode is limited to 16 tokens plus 12 a second of audio (speech needs
   2–5), which cuts a hallucinated loop short, and a phrase repeated three times or more in a
