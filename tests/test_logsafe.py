@@ -18,7 +18,6 @@ import pytest
 from hotelvoice.config import Settings
 from hotelvoice.logsafe import (
     ARG_LIMIT,
-    FORMAT,
     MESSAGE_LIMIT,
     RateLimit,
     SafeLogFilter,
@@ -29,6 +28,7 @@ from hotelvoice.logsafe import (
     safe,
 )
 from tests.fakes.serving import asgi_client
+from tests.logcapture import Output, safe_log_output
 
 RECORD_START = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
@@ -37,38 +37,10 @@ RECORD_START = re.compile(
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 
-class Output:
-    """A handler's formatted output, and how many records it emitted."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-        self.records = 0
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-
 @pytest.fixture
 def output() -> Iterator[Output]:
-    out = Output()
-
-    class Counting(logging.StreamHandler[io.StringIO]):
-        def emit(self, record: logging.LogRecord) -> None:
-            out.records += 1
-            super().emit(record)
-
-    handler = Counting(out.stream)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(SafeLogFilter())
-    logger = logging.getLogger("hotelvoice.test_logsafe")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with safe_log_output("hotelvoice.test_logsafe", logging.DEBUG) as out:
         yield out
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
 
 
 log = logging.getLogger("hotelvoice.test_logsafe")

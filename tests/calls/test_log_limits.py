@@ -8,7 +8,6 @@ messages by the ten thousand, and sockets that never start a call.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -23,10 +22,11 @@ from hotelvoice.calls.bridge import WARNING_LOG_BURST, WARNING_LOG_WINDOW_S, ser
 from hotelvoice.calls.session import CallSession
 from hotelvoice.calls.stats import LOGGED_PROBLEMS_PER_KIND
 from hotelvoice.config import Settings
-from hotelvoice.logsafe import FORMAT, MESSAGE_LIMIT, SafeLogFilter
+from hotelvoice.logsafe import MESSAGE_LIMIT
 from hotelvoice.wire import realtime as rt
 from hotelvoice.wire import twilio as tw
 from tests.calls.conftest import ACCOUNT, STREAM
+from tests.logcapture import Output, safe_log_output
 
 MakeHarness = Callable[..., Any]
 RECORD_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) \S+: ")
@@ -34,45 +34,20 @@ FORGED = "\n2026-12-03 10:00:00,000 CRITICAL hotelvoice.calls.bridge: forged\r\x
 MAX_LINE = MESSAGE_LIMIT + 120  # the message, the timestamp, level and logger name
 
 
-class Output:
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-        self.records = 0
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-    def assert_one_bounded_line_per_record(self) -> None:
-        lines = self.text.splitlines()
-        assert len(lines) == self.records
-        assert all(RECORD_START.match(line) for line in lines), [
-            line for line in lines if not RECORD_START.match(line)
-        ][:3]
-        assert max(len(line) for line in lines) <= MAX_LINE
+def assert_one_bounded_line_per_record(output: Output) -> None:
+    lines = output.text.splitlines()
+    assert len(lines) == output.records
+    assert all(RECORD_START.match(line) for line in lines), [
+        line for line in lines if not RECORD_START.match(line)
+    ][:3]
+    assert max(len(line) for line in lines) <= MAX_LINE
 
 
 @pytest.fixture
 def output() -> Iterator[Output]:
     """What `hotelvoice serve` would write: every hotelvoice record through the safe filter."""
-    out = Output()
-
-    class Counting(logging.StreamHandler[io.StringIO]):
-        def emit(self, record: logging.LogRecord) -> None:
-            out.records += 1
-            super().emit(record)
-
-    handler = Counting(out.stream)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(SafeLogFilter())
-    logger = logging.getLogger("hotelvoice")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with safe_log_output("hotelvoice", logging.INFO) as out:
         yield out
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
 
 
 class ScriptedTwilio:
@@ -147,7 +122,7 @@ async def test_the_issues_fuzz_forges_no_line_and_logs_a_bounded_amount(
     metrics = services.metrics
     assert metrics.get("hotelvoice_twilio_bad_messages_total", kind="malformed_json") == 10_000
     assert metrics.get("hotelvoice_twilio_bad_messages_total", kind="wrong_stream_sid") == 10_000
-    output.assert_one_bounded_line_per_record()
+    assert_one_bounded_line_per_record(output)
     assert output.records < 40  # each kind's first few, and the call's start and end
     assert len(output.text.encode()) < 30_000
     assert "CRITICAL" not in "".join(RECORD_START.findall(output.text))
@@ -181,7 +156,7 @@ async def test_sockets_that_never_start_a_call_log_little_per_socket_and_in_all(
     assert last_bad.endswith(
         f"({200 - (WARNING_LOG_BURST - LOGGED_PROBLEMS_PER_KIND)} similar lines suppressed)"
     )
-    output.assert_one_bounded_line_per_record()
+    assert_one_bounded_line_per_record(output)
 
 
 async def test_many_calls_sending_bad_messages_log_a_burst_in_all(
@@ -203,7 +178,7 @@ async def test_many_calls_sending_bad_messages_log_a_burst_in_all(
     assert services.metrics.get("hotelvoice_twilio_bad_messages_total", kind="malformed_json") == (
         100
     )
-    output.assert_one_bounded_line_per_record()
+    assert_one_bounded_line_per_record(output)
 
 
 async def test_a_socket_that_sends_nothing_logs_one_line(
@@ -224,7 +199,7 @@ async def test_a_socket_that_sends_nothing_logs_one_line(
     for _ in range(3):
         assert await serve_media_stream(Silent(), harness.services) is None
     assert output.text.count("no start within") == 3
-    output.assert_one_bounded_line_per_record()
+    assert_one_bounded_line_per_record(output)
 
 
 class Clock:
@@ -274,6 +249,6 @@ def test_per_message_warnings_of_a_session_are_logged_a_few_times_each(output: O
     assert output.records == 6 * LOGGED_PROBLEMS_PER_KIND
     assert session.metrics.get("hotelvoice_model_errors_total", code="other") == 1_000
     assert 'hotelvoice_model_errors_total{code="code_' not in session.metrics.render()
-    output.assert_one_bounded_line_per_record()
+    assert_one_bounded_line_per_record(output)
     summary = session.summary()
     assert len(summary) < 600 and "\n" not in summary
