@@ -75,21 +75,38 @@ class Stack:
     @asynccontextmanager
     async def dial(self, **options: Any) -> AsyncIterator[FakeTwilioCall]:
         """Place a call like Twilio: the webhook, then the media stream it asks for."""
-        call_sid = new_sid("CA")
-        answer = await self.webhook(inbound_call_form(call_sid=call_sid, account_sid=ACCOUNT_SID))
-        assert answer.status_code == 200, answer.text
-        twiml = parse_stream_twiml(answer.text)
-        async with FakeTwilioCall.connect(
-            self.ws_url,
-            public_url=PUBLIC_URL,
-            auth_token=AUTH_TOKEN,
-            call_sid=call_sid,
-            account_sid=ACCOUNT_SID,
-            parameters=twiml.parameters,
-            **options,
-        ) as call:
-            await call.start()
+        async with place_call(self.http, self.ws_url, new_sid("CA"), **options) as call:
             yield call
+
+
+@asynccontextmanager
+async def place_call(
+    http: httpx.AsyncClient,
+    ws_url: str,
+    call_sid: str,
+    *,
+    auth_token: str = AUTH_TOKEN,
+    account_sid: str = ACCOUNT_SID,
+    **options: Any,
+) -> AsyncIterator[FakeTwilioCall]:
+    """Place a call like Twilio on the server ``http`` talks to: the signed voice webhook, then
+    the media stream its TwiML asks for, on ``ws_url``, with ``start`` sent."""
+    form = inbound_call_form(call_sid=call_sid, account_sid=account_sid)
+    headers, fields = signed_webhook(PUBLIC_URL, "/twilio/voice", auth_token, form)
+    answer = await http.post("/twilio/voice", data=fields, headers=headers)
+    assert answer.status_code == 200, answer.text
+    twiml = parse_stream_twiml(answer.text)
+    async with FakeTwilioCall.connect(
+        ws_url,
+        public_url=PUBLIC_URL,
+        auth_token=auth_token,
+        call_sid=call_sid,
+        account_sid=account_sid,
+        parameters=twiml.parameters,
+        **options,
+    ) as call:
+        await call.start()
+        yield call
 
 
 @pytest.fixture

@@ -24,9 +24,10 @@ import trio
 
 from hotelvoice.hotel.records import FLUSH_INTERVAL_S
 from hotelvoice.hotel.service import INTERRUPTED
+from tests.e2e.conftest import place_call
 from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
-from tests.fakes.twilio_webhook import inbound_call_form, parse_stream_twiml, signed_webhook
+from tests.fakes.twilio_webhook import inbound_call_form, signed_webhook
 
 PUBLIC_URL = "https://hotel.example.com"
 AUTH_TOKEN = "twilio-auth-token-for-crash-tests"
@@ -108,25 +109,11 @@ class LiveCall:
 @contextlib.asynccontextmanager
 async def dial(server: Server, call_sid: str) -> AsyncIterator[FakeTwilioCall]:
     """The webhook, then the media stream it asks for, with ``start`` sent."""
-    headers, fields = signed_webhook(
-        PUBLIC_URL,
-        "/twilio/voice",
-        AUTH_TOKEN,
-        inbound_call_form(call_sid=call_sid, account_sid=ACCOUNT_SID),
-    )
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
-        answer = await http.post("/twilio/voice", data=fields, headers=headers)
-    assert answer.status_code == 200, answer.text
-    twiml = parse_stream_twiml(answer.text)
-    async with FakeTwilioCall.connect(
-        server.http_url.replace("http://", "ws://"),
-        public_url=PUBLIC_URL,
-        auth_token=AUTH_TOKEN,
-        call_sid=call_sid,
-        account_sid=ACCOUNT_SID,
-        parameters=twiml.parameters,
-    ) as call:
-        await call.start()
+    ws_url = server.http_url.replace("http://", "ws://")
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=5) as http,
+        place_call(http, ws_url, call_sid, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID) as call,
+    ):
         yield call
 
 

@@ -23,13 +23,12 @@ import pytest
 import trio
 
 from hotelvoice.web.drain import DRAINING_DIAL_MESSAGE
-from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, FRONT_DESK, PUBLIC_URL
+from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, FRONT_DESK, PUBLIC_URL, place_call
 from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
 from tests.fakes.twilio_webhook import (
     inbound_call_form,
-    parse_stream_twiml,
     parse_twiml_verbs,
     signed_webhook,
 )
@@ -61,19 +60,8 @@ class Server:
     @contextlib.asynccontextmanager
     async def dial(self) -> AsyncIterator[tuple[FakeTwilioCall, FakeSession]]:
         """A call as Twilio places it, once the concierge's greeting has played."""
-        call_sid = new_sid("CA")
-        answer = await self.webhook(call_sid)
-        assert answer.status_code == 200, answer.text
-        twiml = parse_stream_twiml(answer.text)
-        async with FakeTwilioCall.connect(
-            self.url.replace("http://", "ws://"),
-            public_url=PUBLIC_URL,
-            auth_token=AUTH_TOKEN,
-            call_sid=call_sid,
-            account_sid=ACCOUNT_SID,
-            parameters=twiml.parameters,
-        ) as call:
-            await call.start()
+        ws_url = self.url.replace("http://", "ws://")
+        async with place_call(self.http, ws_url, new_sid("CA")) as call:
             model = await self.model.next_session()
             await call.wait_for_media(1600)
             yield call, model
