@@ -22,7 +22,7 @@ from hotelvoice.softphone.client import CallOptions, CallRecord, SoftphoneCall
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.recording import build_report, format_report, stereo
 from hotelvoice.softphone.script import CallerLine, load_lines, parse_entry
-from hotelvoice.speech.scoring import spoken_words
+from hotelvoice.speech.scoring import word_errors
 from hotelvoice.speech.voice import NeuralVoice
 from hotelvoice.web import cli
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, FRONT_DESK, PUBLIC_URL, Stack
@@ -382,8 +382,11 @@ async def test_spoken_lines_and_a_recognised_agent(stack: Stack) -> None:
     assert record.clean
     report = await trio.to_thread.run_sync(build_report, record)
     agent_lines = [entry.text for entry in report.transcript if entry.speaker == "agent"]
-    # Transcribed free-form: case and punctuation are Whisper's ("day." or "day!").
-    heard = [spoken_words(line) for line in agent_lines]
-    expected = [spoken_words("Thank you for calling."), spoken_words("Goodbye, have a nice day.")]
-    assert heard == expected, format_report(report)
+    # Transcribed free-form: case and punctuation are Whisper's ("day." or "day!"), and the
+    # neural voice's synthesis is random, so a word may come back otherwise ("Bye" for
+    # "Goodbye", once in CI): each line is heard with at most one word wrong.
+    expected = ["Thank you for calling.", "Goodbye, have a nice day."]
+    assert len(agent_lines) == len(expected), format_report(report)
+    for said, heard in zip(expected, agent_lines, strict=True):
+        assert word_errors(said, heard) <= 1, format_report(report)
     assert report.latencies[0].latency is not None and not math.isnan(report.latencies[0].latency)
