@@ -304,6 +304,16 @@ _CALL_ME = re.compile(
     r"|asp|asap|monday|tuesday|wednesday|thursday|friday|saturday|sunday|then|instead|once"
     r"|first|and|so|if|or|within|any|$) | $)"
 )
+# "can you call me mac tomorrow at 3pm": the recogniser heard "back" as another short word.
+# One unknown word is let through only when a day or a time follows it, so "call me
+# Ishmael" and "call me a taxi" stay names and errands.
+_DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_HOURS = r"(?:\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)"
+_CALL_ME_MISHEARD = re.compile(
+    r" (?:call|ring|phone) (?:me|us) (?!a |an |the )[a-z]{2,8}"
+    rf"(?= (?:tomorrow|today|tonight|this (?:morning|afternoon|evening)|(?:on )?{_DAYS}"
+    rf"|at {_HOURS}) )"
+)
 _CALLBACK_CUES = (
     "callback", "get back to me", "give me a call", "give me a ring", "give us a call",
     "someone call me", "someone phone me", "someone ring me", "somebody call me",
@@ -634,7 +644,11 @@ def understand(
         intent = Intent.TRANSFER if staff.kind in ("urgent", "asked") else Intent.REPORT
         return reading(intent, staff=staff, room=None if room is None else room.number)
 
-    callback = _cue(words, joined, _CALLBACK_CUES) or bool(_CALL_ME.search(joined))
+    callback = (
+        _cue(words, joined, _CALLBACK_CUES)
+        or bool(_CALL_ME.search(joined))
+        or bool(_CALL_ME_MISHEARD.search(joined))
+    )
     if callback and not _negated_cue(words, ("call", "ring", "phone", "callback")):
         return reading(Intent.CALLBACK, moment=moment, phone=phone)
     if _cue(words, joined, _PAYMENT_CUES) and not has(joined, "keycard"):

@@ -93,6 +93,10 @@ LINES: list[tuple[str, Intent, dict[str, Any]]] = [
     ("Can someone call me back tomorrow at 3pm?", Intent.CALLBACK, {"when": "2026-11-26T15:00"}),
     ("I'd like a callback on Monday at 10 a.m.", Intent.CALLBACK, {"when": "2026-11-30T10:00"}),
     ("Call me back.", Intent.CALLBACK, {}),
+    # "back" misheard as another word, in CI: still a callback when a time follows
+    ("Can you call me Mac tomorrow at 3pm?", Intent.CALLBACK, {"when": "2026-11-26T15:00"}),
+    ("Could you ring me bag on Monday at ten a.m.?", Intent.CALLBACK,
+     {"when": "2026-11-30T10:00"}),
     ("Could you have someone call me this afternoon?", Intent.CALLBACK,
      {"when": "2026-11-25T15:00"}),
     # texts, payment, messages
@@ -161,6 +165,8 @@ NOTHING = [
     "I'll call you back later.",
     "Can you call me a taxi?",
     "Call me Ishmael.",
+    "Call me Ishmael, please.",
+    "Can you call me a taxi tomorrow at 3 pm?",
     "I don't want to book anything.",
     "My phone's battery is low.",
     "The movie was broken up into parts.",
