@@ -28,6 +28,7 @@ import trio
 
 from bench._calls.wire import (
     CALLER_MAGIC,
+    FRAME_B64_CHARS,
     MODEL_MAGIC,
     Pump,
     TrioClock,
@@ -37,6 +38,7 @@ from bench._calls.wire import (
     mono_ns,
     read_command_line,
     read_tag,
+    read_tags,
     server_handshake,
     tagged_payload,
 )
@@ -165,24 +167,31 @@ class ModelConnection:
                     self._other(message)
                     continue
                 at += 1
+            # One frame per append, or several (the bridge sends the audio it buffered while
+            # the model connected in one append): every 160-byte frame carries its tag.
+            end = message.find(b'"', at)
             try:
-                magic, call, index, sent = read_tag(message[at : at + 24])
+                if end - at > FRAME_B64_CHARS:
+                    tags = read_tags(message[at:end])
+                else:
+                    tags = [read_tag(message[at : at + 24])]
             except ValueError:
                 rec.counts["in_corrupt"] += 1
                 continue
-            if magic != CALLER_MAGIC:
-                rec.counts["in_corrupt"] += 1
-                continue
-            rec.in_call.append(call)
-            rec.in_index.append(index)
-            rec.in_sent.append(sent)
-            rec.in_recv.append(now)
-            if self.call is None:
-                self.call = call
-                rec.counts["connections_bound"] += 1
-                self._maybe_speak()
-            elif call != self.call:
-                rec.counts["in_crosstalk"] += 1
+            for magic, call, index, sent in tags:
+                if magic != CALLER_MAGIC:
+                    rec.counts["in_corrupt"] += 1
+                    continue
+                rec.in_call.append(call)
+                rec.in_index.append(index)
+                rec.in_sent.append(sent)
+                rec.in_recv.append(now)
+                if self.call is None:
+                    self.call = call
+                    rec.counts["connections_bound"] += 1
+                    self._maybe_speak()
+                elif call != self.call:
+                    rec.counts["in_crosstalk"] += 1
 
     def _other(self, message: bytes) -> None:
         counts = self.rec.counts

@@ -222,6 +222,33 @@ async def serve_media_stream(
     return call.session
 
 
+class _SessionUpdates:
+    """The encoded ``session.update`` of the last few configurations: on the defaults every
+    call sends the same one (about 50 µs to build and encode with the basic tools, more with
+    the hotel's), so the calls opened during a ramp-up encode it once."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        # By instructions (the tools are dicts, so a config is not hashable): the config and
+        # its text, the oldest first.
+        self._texts: dict[str, tuple[rt.SessionConfig, str]] = {}
+
+    def encoded(self, config: rt.SessionConfig) -> str:
+        """The JSON text of ``session.update`` for ``config``."""
+        texts = self._texts
+        cached = texts.get(config.instructions)
+        if cached is not None and cached[0] == config:
+            return cached[1]
+        text = rt.dumps(rt.session_update(config))
+        texts.pop(config.instructions, None)
+        if len(texts) >= self._size:
+            del texts[next(iter(texts))]
+        texts[config.instructions] = (config, text)
+        return text
+
+
+_SESSION_UPDATES = _SessionUpdates()
+
 OBSERVER_START_TIMEOUT_S = 2.0
 OBSERVER_FINISH_TIMEOUT_S = 5.0
 
@@ -334,6 +361,28 @@ async def _wait_for_start(socket: MediaSocket, services: CallServices) -> tw.Sta
 
 class Call:
     """One bridged call: its session, its nursery and the tasks in it."""
+
+    __slots__ = (
+        "__weakref__",
+        "_attempt_scope",
+        "_fallback",
+        "_handing_over",
+        "_leg_scope",
+        "_link",
+        "_link_open",
+        "_nursery",
+        "_pump_scope",
+        "_state_change",
+        "_switch_requested",
+        "connector",
+        "context",
+        "metrics",
+        "observer",
+        "services",
+        "session",
+        "settings",
+        "socket",
+    )
 
     def __init__(
         self,
@@ -534,7 +583,11 @@ class Call:
                 self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind=exc.kind)
                 self._problem(f"twilio_{exc.kind}", "bad Twilio message: %s", exc)
                 continue
-            await self._perform(session.on_twilio(message))
+            actions = session.on_twilio(message)
+            if actions:
+                await self._perform(actions)
+            else:
+                self._end_if_over()
         self._end_if_over()
 
     async def _send_to_twilio(self, text: str) -> None:
@@ -551,14 +604,15 @@ class Call:
     def _session_update(self) -> str:
         settings = self.settings
         instructions = self._observed(lambda o: o.instructions(), None)
-        config = rt.SessionConfig(
-            model=settings.openai_model,
-            voice=self._observed(lambda o: o.voice(), None) or settings.openai_voice,
-            instructions=instructions or self.services.instructions(self.context),
-            tools=tuple(self.services.tools.tools()),
-            audio_format=rt.PCM24K if settings.openai_audio == "pcm16" else rt.PCMU,
+        return _SESSION_UPDATES.encoded(
+            rt.SessionConfig(
+                model=settings.openai_model,
+                voice=self._observed(lambda o: o.voice(), None) or settings.openai_voice,
+                instructions=instructions or self.services.instructions(self.context),
+                tools=tuple(self.services.tools.tools()),
+                audio_format=rt.PCM24K if settings.openai_audio == "pcm16" else rt.PCMU,
+            )
         )
-        return rt.dumps(rt.session_update(config))
 
     async def _model_leg(self) -> None:
         """Keep a model link open for the session: reconnect after the back-off it names,
@@ -661,7 +715,11 @@ class Call:
                         continue
                     if observer is not None and not isinstance(event, rt.AudioDelta):
                         self._observed(lambda o: o.on_model_event(event), None)  # noqa: B023
-                    await self._perform(session.on_model(event))
+                    actions = session.on_model(event)
+                    if actions:
+                        await self._perform(actions)
+                    else:
+                        self._end_if_over()
             except RealtimeClosed as exc:
                 closed_because = f"closed ({exc.code})"
         self._pump_scope = None

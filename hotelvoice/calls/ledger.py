@@ -13,7 +13,6 @@ milliseconds are in the model's own time base (8 bytes per ms for μ-law, 48 for
 from __future__ import annotations
 
 import enum
-from collections import OrderedDict
 
 import attrs
 
@@ -51,8 +50,9 @@ class PlaybackLedger:
         self.bytes_per_ms = bytes_per_ms
         self._prefix = mark_prefix
         self._seq = 0
-        # mark name -> (item_id, bytes); insertion order is playback order (Twilio is FIFO).
-        self._outstanding: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        # mark name -> (item_id, bytes); insertion order is playback order (Twilio is FIFO). A
+        # plain dict keeps that order too, in half an OrderedDict's memory.
+        self._outstanding: dict[str, tuple[str, int]] = {}
         # Marks cleared from Twilio's buffer, until Twilio echoes them (the newest few only: an
         # echo that never comes must not keep its name for the rest of the call).
         self._flushed: dict[str, None] = {}

@@ -628,6 +628,9 @@ class _RegionState:
         setattr(obj, self.public, _VALUE[value])
 
 
+MAX_HISTORY = 100  # moves kept in CallMachine.history
+
+
 class CallMachine:
     """The state of one call in each region. Plain class: ``transitions`` drives its regions.
 
@@ -660,7 +663,9 @@ class CallMachine:
         now = clock()
         self.entered: dict[str, float] = {region.name: now for region in REGIONS}
         self.invalid_events: Counter[str] = Counter()
-        self.history: deque[tuple[float, str, str, str]] = deque(maxlen=500)
+        # The last moves, for a look at a call in a debugger or a test: a long call's 500 moves
+        # were 50 KB.
+        self.history: deque[tuple[float, str, str, str]] = deque(maxlen=MAX_HISTORY)
         self.reprompted = False
         self.transfer_goodbye: str | None = None
         self.draining = False

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -60,6 +59,8 @@ FALLBACK_INSTRUCTIONS = (
     "stopped, answering the caller's last request if it was left unanswered."
 )
 MAX_CHUNK_FRAMES = 5  # at most 100 ms per Twilio media message, so marks stay fine-grained
+# The caller's audio buffered while the model connected goes out in appends of at most 1 s.
+MAX_BACKLOG_APPEND_FRAMES = 50
 # The conversation kept to replay into a new model session (after a drop, a fallback or a
 # rollover): the recent turns, within both bounds, beside the hotel's context items.
 MAX_REPLAYED_ITEMS = 120
@@ -168,6 +169,53 @@ _LIVE_MODEL_STATES = frozenset({LISTENING, SPEAKING, INTERRUPTED, CALLING_TOOL})
 class CallSession:
     """The state and decisions of one call between ``start`` and the end of the stream."""
 
+    # Slots: a session's forty-odd attributes in a dict cost 1.5 KB a call.
+    __slots__ = (
+        "__weakref__",
+        "_apologise",
+        "_caller_speaking",
+        "_clock",
+        "_cut_items",
+        "_fallback_reason",
+        "_followup_needed",
+        "_function_names",
+        "_generating",
+        "_hand_over_pending",
+        "_history_chars",
+        "_history_sizes",
+        "_inbound_backlog",
+        "_jitter",
+        "_mark_bytes",
+        "_model_bytes_per_twilio_byte",
+        "_out_buffer",
+        "_out_item",
+        "_playback_lag_ms",
+        "_reask",
+        "_reconnect_times",
+        "_response_id",
+        "_seen_calls",
+        "_sessions_opened",
+        "_to_model",
+        "_to_twilio",
+        "_tool_responses_open",
+        "_tools_pending",
+        "_transfer",
+        "_turn_unanswered",
+        "_twilio",
+        "call_sid",
+        "context_items",
+        "end_cause",
+        "end_reason",
+        "frame_bytes",
+        "history",
+        "ledger",
+        "machine",
+        "metrics",
+        "settings",
+        "stats",
+        "stream_sid",
+    )
+
     def __init__(
         self,
         *,
@@ -187,6 +235,7 @@ class CallSession:
         self._clock = clock
         self.metrics = metrics if metrics is not None else Metrics()
         self.frame_bytes = frame_bytes
+        self._twilio = tw.StreamEncoder(stream_sid)
         # In pcm16 mode both legs are transcoded with per-call filter state; the ledger then
         # counts the model's bytes (48 per ms), so heard ms stay in the model's time base.
         self._to_model: UlawToPcm16 | None = None
@@ -222,15 +271,17 @@ class CallSession:
         # What the hotel tells the model before it speaks, and the conversation since (the
         # recent turns, bounded): both are replayed into a new model session.
         self.context_items: tuple[dict[str, Any], ...] = tuple(dict(i) for i in context_items)
-        self.history: deque[dict[str, Any]] = deque()
-        self._history_sizes: deque[int] = deque()  # each item's JSON length
+        # Lists, not deques: an empty deque is 600 bytes, and these stay short (the history's
+        # bounds, the reconnect budget, HOTELVOICE_INBOUND_BUFFER_FRAMES).
+        self.history: list[dict[str, Any]] = []
+        self._history_sizes: list[int] = []  # each item's JSON length
         self._history_chars = 0
 
-        self._inbound_backlog: deque[str] = deque()
+        self._inbound_backlog: list[str] = []
         self._sessions_opened = 0
         # The model link: reconnects in the current window (their times), the jitter source,
         # whether the next session must answer again or apologise, why we fell back.
-        self._reconnect_times: deque[float] = deque()
+        self._reconnect_times: list[float] = []
         self._jitter = jitter
         self._reask = False
         self._apologise = False
@@ -343,19 +394,23 @@ class CallSession:
         """Twilio's base64 μ-law as the model's audio (untouched in pcmu mode)."""
         if self._to_model is None:
             return payload
+        ulaw = self._caller_audio(payload)
+        return None if ulaw is None else bytes_to_b64(self._to_model.convert(ulaw))
+
+    def _caller_audio(self, payload: str) -> bytes | None:
+        """Twilio's base64 payload as bytes; None (counted, logged) if it is not base64."""
         try:
-            ulaw = b64_to_bytes(payload)
+            return b64_to_bytes(payload)
         except ValueError:
             self.metrics.incr("hotelvoice_twilio_bad_messages_total", kind="bad_media_payload")
             if self.stats.problem("bad_media_payload"):
                 log.warning("call %s: media payload is not base64; frame dropped", self.call_sid)
             return None
-        return bytes_to_b64(self._to_model.convert(ulaw))
 
     def _buffer_inbound(self, payload: str) -> None:
         backlog = self._inbound_backlog
         if len(backlog) >= self.settings.inbound_buffer_frames:
-            backlog.popleft()  # keep the newest audio: it is what the caller is saying now
+            del backlog[0]  # keep the newest audio: it is what the caller is saying now
             self.stats.frames_dropped += 1
         backlog.append(payload)
         self.stats.frames_buffered += 1
@@ -448,10 +503,25 @@ class CallSession:
                 create = rt.response_create(instructions=instructions)
                 actions.append(ToModel(rt.dumps(create)))
         self._reask = self._apologise = False
-        while self._inbound_backlog:
-            payload = self._model_audio(self._inbound_backlog.popleft())
-            if payload is not None:
-                actions.append(ToModel(rt.encode_audio_append(payload)))
+        actions.extend(self._flush_inbound_backlog())
+        return actions
+
+    def _flush_inbound_backlog(self) -> list[Action]:
+        """The caller's audio buffered while the model connected, all of it at once: one
+        append per MAX_BACKLOG_APPEND_FRAMES frames, not one per frame (each send is a trip
+        through the scheduler, so at 100 calls nine frames sent one by one reached the model
+        up to 40 ms after the session was ready)."""
+        backlog, self._inbound_backlog = self._inbound_backlog, []
+        actions: list[Action] = []
+        for first in range(0, len(backlog), MAX_BACKLOG_APPEND_FRAMES):
+            audio = bytearray()
+            for payload in backlog[first : first + MAX_BACKLOG_APPEND_FRAMES]:
+                ulaw = self._caller_audio(payload)
+                if ulaw is None:
+                    continue
+                audio += ulaw if self._to_model is None else self._to_model.convert(ulaw)
+            if audio:
+                actions.append(ToModel(rt.encode_audio_append(bytes_to_b64(bytes(audio)))))
         return actions
 
     def _remember(self, item: dict[str, Any]) -> None:
@@ -461,11 +531,14 @@ class CallSession:
         history.append(item)
         sizes.append(chars)
         self._history_chars += chars
-        while len(history) > MAX_REPLAYED_ITEMS or (
-            self._history_chars > MAX_REPLAYED_CHARS and len(history) > 1
+        drop = 0
+        while len(history) - drop > MAX_REPLAYED_ITEMS or (
+            self._history_chars > MAX_REPLAYED_CHARS and len(history) - drop > 1
         ):
-            history.popleft()
-            self._history_chars -= sizes.popleft()
+            self._history_chars -= sizes[drop]
+            drop += 1
+        if drop:
+            del history[:drop], sizes[:drop]
 
     def _replayable_history(self) -> list[dict[str, Any]]:
         """The hotel's context items and the recent conversation, without function calls
@@ -528,7 +601,7 @@ class CallSession:
 
     def _send_chunk(self, actions: list[Action], item_id: str, payload: str, nbytes: int) -> None:
         self.ledger.record_audio(item_id, nbytes * self._model_bytes_per_twilio_byte)
-        actions.append(ToTwilio(tw.encode_media(self.stream_sid, payload)))
+        actions.append(ToTwilio(self._twilio.media(payload)))
         self.stats.audio_bytes_out += nbytes
         if self.ledger.unmarked_bytes >= self._mark_bytes:
             self._append_mark(actions)
@@ -536,7 +609,7 @@ class CallSession:
     def _append_mark(self, actions: list[Action]) -> None:
         name = self.ledger.mark()
         if name is not None:
-            actions.append(ToTwilio(tw.encode_mark(self.stream_sid, name)))
+            actions.append(ToTwilio(self._twilio.mark(name)))
 
     def _finish_item_audio(self) -> list[Action]:
         """Send the remainder (less than a frame) of the current item's audio, then a mark."""
@@ -571,7 +644,7 @@ class CallSession:
         if self.ledger.outstanding:
             cut_items, truncation = self.ledger.interrupt()
             self._cut_items.update(cut_items)
-            actions.append(ToTwilio(tw.encode_clear(self.stream_sid)))
+            actions.append(ToTwilio(self._twilio.clear))
             self.stats.barge_ins += 1
             self.metrics.incr("hotelvoice_barge_ins_total")
             heard_ms = 0 if truncation is None else truncation.audio_end_ms - self._playback_lag_ms
@@ -813,7 +886,7 @@ class CallSession:
         now = self._clock()
         times = self._reconnect_times
         while times and times[0] <= now - settings.model_reconnect_window_s:
-            times.popleft()
+            del times[0]
         if len(times) >= settings.max_model_reconnects:
             return None
         base = settings.model_reconnect_backoff_s * 2 ** len(times)

@@ -5,7 +5,10 @@ socket or trio, so the bridge can call it inline for every 20 ms frame.
 
 Decoding is msgspec's: the JSON goes straight into the private ``_*Wire`` structs below (one
 per event, a tagged union on ``event``), which check every field's type; each then flattens
-itself into the public message. Only when that fails is the text looked at again, with the
+itself into the public message. ``media`` and ``mark`` (50 and 10 a second per call) first go
+through plain structs whose counters are ``int | str``, checked in Python afterwards (msgspec's
+hook for a custom type cost more than the rest of the decode); anything they do not take goes
+through the careful structs. Only when those fail is the text looked at again, with the
 standard library, to say precisely what was wrong.
 
 Twilio sends counters and timestamps as JSON strings (``"sequenceNumber": "4"``); they are
@@ -35,6 +38,7 @@ __all__ = [
     "ProtocolErrorKind",
     "Start",
     "Stop",
+    "StreamEncoder",
     "TwilioMessage",
     "TwilioProtocolError",
     "encode_clear",
@@ -156,12 +160,33 @@ def parse_message(text: str | bytes) -> TwilioMessage:
             f" long, over the {MAX_MESSAGE_CHARS} limit",
         )
     try:
-        wire = _DECODER.decode(text)
+        fast = _FAST_DECODER.decode(text)
+        if type(fast) is _FastMediaWire or type(fast) is _FastMarkWire:
+            return fast.message()
+        wire = fast
     # ValidationError is a DecodeError, and RecursionError is msgspec's answer to deep nesting:
-    # whatever went wrong, the careful second look decides.
-    except (msgspec.DecodeError, RecursionError):
+    # whatever went wrong (or a counter the fast structs' check refused), the careful second
+    # look decides.
+    except (msgspec.DecodeError, RecursionError, _Recheck):
         wire = _decode_carefully(text)
     return wire if isinstance(wire, Connected) else wire.message()
+
+
+class _Recheck(Exception):
+    """A fast struct's counter is not one: the careful structs say what is wrong."""
+
+
+def _counter(value: int | str) -> int:
+    """A counter of the fast structs, as ``_decode_counter`` takes it; else _Recheck."""
+    if isinstance(value, int):  # exactly int: msgspec decodes no bool or subclass here
+        if value >= 0:
+            return value
+    elif value.isdigit() and value.isascii():
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python's int-parsing limit
+            pass
+    raise _Recheck
 
 
 class _Counter(int):
@@ -247,20 +272,7 @@ class _MediaWire(_Wire, frozen=True, tag="media"):
 
     def message(self) -> Media:
         body = self.media
-        if len(body.payload) > _MAX_MEDIA_PAYLOAD_CHARS:  # refused before decoding it
-            raise _oversized_payload(len(body.payload) * 3 // 4)
-        try:
-            audio = binascii.a2b_base64(body.payload, strict_mode=True)
-        except ValueError as exc:  # binascii.Error, or non-ASCII text
-            raise TwilioProtocolError(
-                "bad_base64",
-                f'Twilio "media" message field "media.payload" is not valid base64 ({exc})',
-                event="media",
-                field="media.payload",
-            ) from None
-        if len(audio) > MAX_MEDIA_PAYLOAD_BYTES:  # the last few bytes the length let through
-            raise _oversized_payload(len(audio))
-        return Media(
+        return _media(
             self.sequence_number,
             self.stream_sid,
             body.track,
@@ -268,6 +280,26 @@ class _MediaWire(_Wire, frozen=True, tag="media"):
             body.timestamp,
             body.payload,
         )
+
+
+def _media(
+    sequence_number: int, stream_sid: str, track: str, chunk: int, timestamp: int, payload: str
+) -> Media:
+    """The ``media`` message, once its payload is checked (size, strict base64)."""
+    if len(payload) > _MAX_MEDIA_PAYLOAD_CHARS:  # refused before decoding it
+        raise _oversized_payload(len(payload) * 3 // 4)
+    try:
+        audio = binascii.a2b_base64(payload, strict_mode=True)
+    except ValueError as exc:  # binascii.Error, or non-ASCII text
+        raise TwilioProtocolError(
+            "bad_base64",
+            f'Twilio "media" message field "media.payload" is not valid base64 ({exc})',
+            event="media",
+            field="media.payload",
+        ) from None
+    if len(audio) > MAX_MEDIA_PAYLOAD_BYTES:  # the last few bytes the length let through
+        raise _oversized_payload(len(audio))
+    return Media(sequence_number, stream_sid, track, chunk, timestamp, payload)
 
 
 def _oversized_payload(size: int) -> TwilioProtocolError:
@@ -319,6 +351,48 @@ class _StopWire(_Wire, frozen=True, tag="stop"):
 
 _WireMessage = Connected | _StartWire | _MediaWire | _DtmfWire | _MarkWire | _StopWire
 _DECODER = msgspec.json.Decoder(_WireMessage, dec_hook=_decode_counter)
+
+
+# The fast structs of the two frequent messages: the same fields and names, the counters left
+# as msgspec decodes them (checked by ``_counter``).
+class _FastWire(msgspec.Struct, frozen=True, tag_field="event", rename="camel"):
+    sequence_number: int | str
+    stream_sid: str
+
+
+class _FastMediaBody(msgspec.Struct, frozen=True):
+    track: str
+    chunk: int | str
+    timestamp: int | str
+    payload: str
+
+
+class _FastMediaWire(_FastWire, frozen=True, tag="media"):
+    media: _FastMediaBody
+
+    def message(self) -> Media:
+        body = self.media
+        return _media(
+            _counter(self.sequence_number),
+            self.stream_sid,
+            body.track,
+            _counter(body.chunk),
+            _counter(body.timestamp),
+            body.payload,
+        )
+
+
+class _FastMarkWire(_FastWire, frozen=True, tag="mark"):
+    mark: _MarkBody
+
+    def message(self) -> MarkEcho:
+        return MarkEcho(_counter(self.sequence_number), self.stream_sid, self.mark.name)
+
+
+_FAST_DECODER = msgspec.json.Decoder(
+    Connected | _StartWire | _FastMediaWire | _DtmfWire | _FastMarkWire | _StopWire,
+    dec_hook=_decode_counter,
+)
 _EVENTS = frozenset({"connected", "start", "media", "dtmf", "mark", "stop"})
 
 # msgspec's ValidationError text: "<what> - at `$.<path><inner>`", or just "<what>" at the top
@@ -454,3 +528,24 @@ def encode_mark(stream_sid: str, name: str) -> str:
 def encode_clear(stream_sid: str) -> str:
     """The ``clear`` message that drops all queued audio (and echoes every pending mark)."""
     return f'{{"event":"clear","streamSid":{encode_basestring_ascii(stream_sid)}}}'
+
+
+class StreamEncoder:
+    """The messages of one stream, its streamSid encoded once (the same text as
+    :func:`encode_media`, :func:`encode_mark` and :func:`encode_clear`)."""
+
+    __slots__ = ("_mark", "_media", "clear")
+
+    def __init__(self, stream_sid: str) -> None:
+        sid = encode_basestring_ascii(stream_sid)
+        self._media = f'{{"event":"media","streamSid":{sid},"media":{{"payload":'
+        self._mark = f'{{"event":"mark","streamSid":{sid},"mark":{{"name":'
+        self.clear = encode_clear(stream_sid)
+
+    def media(self, payload_b64: str) -> str:
+        """The ``media`` message for base64 μ-law audio."""
+        return f"{self._media}{encode_basestring_ascii(payload_b64)}}}}}"
+
+    def mark(self, name: str) -> str:
+        """The ``mark`` message named ``name``."""
+        return f"{self._mark}{encode_basestring_ascii(name)}}}}}"

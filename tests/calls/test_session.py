@@ -15,6 +15,7 @@ from hotelvoice.calls.session import (
     GOODBYE_INSTRUCTIONS,
     HAND_OVER_INSTRUCTIONS,
     HAND_OVER_LINE,
+    MAX_BACKLOG_APPEND_FRAMES,
     REPROMPT_INSTRUCTIONS,
     Action,
     CallSession,
@@ -86,18 +87,29 @@ def test_greets_first_then_flushes_audio_buffered_while_connecting() -> None:
     actions = ready(session)
     events = model_texts(actions)
     assert events[0] == {"type": "response.create"}
-    assert [e["type"] for e in events[1:]] == ["input_audio_buffer.append"] * 2
-    assert base64.b64decode(events[1]["audio"]) == b"\x01" * 160
+    # One append for the whole backlog: it reaches the model at once, not a send apart each.
+    assert [e["type"] for e in events[1:]] == ["input_audio_buffer.append"]
+    assert base64.b64decode(events[1]["audio"]) == b"\x01" * 160 + b"\x02" * 160
     assert session.state == "listening"
     assert session.stats.frames_buffered == 2
+
+
+def test_a_long_backlog_goes_out_in_appends_of_at_most_a_second() -> None:
+    frames = MAX_BACKLOG_APPEND_FRAMES * 2 + 3
+    session = make(inbound_buffer_frames=frames)
+    for i in range(frames):
+        session.on_twilio(media(bytes([i % 256]) * 160))
+    appends = [base64.b64decode(e["audio"]) for e in model_texts(ready(session))[1:]]
+    assert [len(a) // 160 for a in appends] == [MAX_BACKLOG_APPEND_FRAMES] * 2 + [3]
+    assert b"".join(appends) == b"".join(bytes([i % 256]) * 160 for i in range(frames))
 
 
 def test_inbound_buffer_is_bounded_and_keeps_the_newest_audio() -> None:
     session = make(inbound_buffer_frames=3)
     for i in range(5):
         session.on_twilio(media(bytes([i]) * 160))
-    events = model_texts(ready(session))[1:]
-    assert [base64.b64decode(e["audio"])[0] for e in events] == [2, 3, 4]
+    (event,) = model_texts(ready(session))[1:]
+    assert base64.b64decode(event["audio"])[::160] == bytes([2, 3, 4])
     assert session.stats.frames_dropped == 2
 
 

@@ -50,7 +50,7 @@ def test_inbound_frames_become_24khz_pcm_continuously() -> None:
     for start in range(160, 1600, 160):
         appends += model_texts(session.on_twilio(media(ulaw[start : start + 160])))
     received = b"".join(base64.b64decode(e["audio"]) for e in appends)
-    assert {len(base64.b64decode(e["audio"])) for e in appends} == {960}
+    assert {len(base64.b64decode(e["audio"])) for e in appends} == {960}  # 20 ms each
     # Exactly what one resampler fed the whole decoded signal would give: no seams per frame.
     expected = StreamResampler(8000, 24000).process(ulaw_decode(ulaw))
     assert np.array_equal(np.frombuffer(received, "<i2"), expected)

@@ -25,6 +25,7 @@ from hotelvoice.wire.twilio import (
     ProtocolErrorKind,
     Start,
     Stop,
+    StreamEncoder,
     TwilioProtocolError,
     encode_clear,
     encode_mark,
@@ -534,3 +535,42 @@ def test_any_mark_name_and_stream_sid_round_trip(name: str, stream_sid: str) -> 
 def test_encode_media_payload_survives_json(audio: bytes) -> None:
     payload = base64.b64encode(audio).decode("ascii")
     assert json.loads(encode_media(STREAM_SID, payload))["media"]["payload"] == payload
+
+
+@given(stream_sid=st.text(), name=st.text(), audio=st.binary(max_size=800))
+def test_a_stream_encoder_sends_the_same_text_as_the_functions(
+    stream_sid: str, name: str, audio: bytes
+) -> None:
+    encoder = StreamEncoder(stream_sid)
+    payload = base64.b64encode(audio).decode("ascii")
+    assert encoder.media(payload) == encode_media(stream_sid, payload)
+    assert encoder.mark(name) == encode_mark(stream_sid, name)
+    assert encoder.clear == encode_clear(stream_sid)
+
+
+@pytest.mark.parametrize("counter", ['"4"', "4", '"0"', "0"])
+def test_counters_of_media_and_marks_are_plain_ints(counter: str) -> None:
+    media = parse_message(
+        f'{{"event":"media","sequenceNumber":{counter},"streamSid":"{STREAM_SID}","media":'
+        f'{{"track":"inbound","chunk":{counter},"timestamp":{counter},"payload":"{PAYLOAD}"}}}}'
+    )
+    mark = parse_message(
+        f'{{"event":"mark","sequenceNumber":{counter},"streamSid":"{STREAM_SID}",'
+        f'"mark":{{"name":"m1"}}}}'
+    )
+    assert isinstance(media, Media) and isinstance(mark, MarkEcho)
+    expected = json.loads(counter) if counter.isdigit() else int(json.loads(counter))
+    for value in (media.sequence_number, media.chunk, media.timestamp, mark.sequence_number):
+        assert type(value) is int and value == expected
+
+
+@pytest.mark.parametrize(
+    "counter", ['"-1"', "-1", '"\u0663"', '"1_0"', "4.0", "true", '"9' + "9" * 5000 + '"']
+)
+def test_a_counter_the_fast_path_refuses_gets_the_careful_error(counter: str) -> None:
+    with pytest.raises(TwilioProtocolError) as caught:
+        parse_message(
+            f'{{"event":"media","sequenceNumber":"1","streamSid":"{STREAM_SID}","media":'
+            f'{{"track":"inbound","chunk":{counter},"timestamp":"0","payload":"{PAYLOAD}"}}}}'
+        )
+    assert caught.value.kind == "bad_field" and caught.value.field == "media.chunk"
