@@ -14,7 +14,7 @@ import logging
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -31,11 +31,13 @@ from hotelvoice.calls.machine import (
 from hotelvoice.calls.ports import ToolCall, ToolOutcome, TransferRequest
 from hotelvoice.calls.stats import CallStats
 from hotelvoice.codec.frames import b64_to_bytes, bytes_to_b64
-from hotelvoice.codec.transcode import Pcm16ToUlaw, UlawToPcm16
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
 from hotelvoice.wire import realtime as rt
 from hotelvoice.wire import twilio as tw
+
+if TYPE_CHECKING:  # numpy: imported only with OPENAI_REALTIME_AUDIO=pcm16 (at start: web/app.py)
+    from hotelvoice.codec.transcode import Pcm16ToUlaw, UlawToPcm16
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +245,8 @@ class CallSession:
         self._model_bytes_per_twilio_byte = 1
         self._playback_lag_ms = 0
         if settings.openai_audio == "pcm16":
+            from hotelvoice.codec.transcode import Pcm16ToUlaw, UlawToPcm16
+
             rate = int(rt.PCM24K["rate"])
             self._to_model = UlawToPcm16(rate)
             self._to_twilio = Pcm16ToUlaw(rate)

@@ -1,16 +1,20 @@
 """Audio payload plumbing: base64 text, little-endian PCM16 bytes, and fixed-size frames.
 
 Twilio Media Streams and the Realtime API both carry audio as base64 strings; PCM16 on the
-wire is little-endian. Pure Python and numpy; no I/O.
+wire is little-endian. Pure Python, and numpy for the PCM16 arrays (imported by the first call
+of ``pcm16_from_bytes`` or ``pcm16_to_bytes``: a μ-law bridge passes base64 through and never
+needs it); no I/O.
 """
 
 from __future__ import annotations
 
 import binascii
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "FrameAssembler",
@@ -44,6 +48,8 @@ def pcm16_from_bytes(data: bytes | bytearray | memoryview) -> npt.NDArray[np.int
     """Little-endian PCM16 bytes as int16 samples: a read-only view on little-endian hosts."""
     if len(data) % 2:
         raise ValueError(f"PCM16 needs an even number of bytes, got {len(data)}")
+    import numpy as np  # only where the audio is PCM16 (see above)
+
     pcm = np.frombuffer(data, "<i2")
     # On a big-endian host, swap once here so the rest of the code sees native int16.
     return pcm if pcm.dtype == np.int16 else pcm.astype(np.int16)
@@ -51,6 +57,8 @@ def pcm16_from_bytes(data: bytes | bytearray | memoryview) -> npt.NDArray[np.int
 
 def pcm16_to_bytes(pcm: npt.NDArray[np.int16]) -> bytes:
     """int16 samples as little-endian PCM16 bytes (C order for multi-dimensional input)."""
+    import numpy as np  # only where the audio is PCM16 (see above)
+
     if not isinstance(pcm, np.ndarray) or pcm.dtype != np.int16:
         got = pcm.dtype if isinstance(pcm, np.ndarray) else type(pcm).__name__
         raise TypeError(f"pcm16_to_bytes expects a numpy int16 array, got {got}")

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from hotelvoice.codec.g711 import ulaw_encode
 from hotelvoice.codec.resample import StreamResampler
 from hotelvoice.codec.wav import read_wav
+from hotelvoice.softphone.defaults import DEFAULT_VOICE, DEFAULT_WPM
 from hotelvoice.softphone.errors import SoftphoneError
 from hotelvoice.softphone.playout import Playout
 from hotelvoice.softphone.protocol import FRAME_BYTES, MULAW_RATE, SILENCE
@@ -48,13 +49,6 @@ __all__ = [
     "wav_to_mulaw",
 ]
 
-#: The caller's espeak voice, never the agent's (the offline engine speaks with a Piper voice).
-# Of seven espeak voices, 15 hotel lines through the telephone band to the engine's Whisper
-# tiny.en: en-gb-x-rp at 140 wpm 11.5 % word errors, en-us+f2 18 %, en-us+klatt3 (the voice
-# before Whisper) 26 %; Whisper understands espeak worse than a natural voice (Piper: 13 %).
-# Its "yes" is heard as "yet" (8 of 8): the README says "please do" and "go ahead".
-DEFAULT_VOICE = "en-gb-x-rp"
-DEFAULT_WPM = 140
 SILENCE_FRAME = SILENCE * FRAME_BYTES
 _DIGITS = re.compile(r"[0-9*#]+")
 

@@ -25,7 +25,6 @@ from werkzeug.datastructures import MultiDict
 from hotelvoice import __version__
 from hotelvoice.calls.bridge import CallServices, LiveCalls, serve_media_stream
 from hotelvoice.calls.ports import CallContext, ModelConnector, ToolRegistry
-from hotelvoice.codec.transcode import prepare as prepare_transcoding
 from hotelvoice.config import Settings
 from hotelvoice.engine.connector import (
     FallbackConnector,
@@ -276,6 +275,10 @@ def create_app(
     @app.before_serving
     async def startup() -> None:
         if settings.openai_audio == "pcm16":
+            # The transcoders (numpy) load now, not on the first call; a μ-law server never
+            # imports them.
+            from hotelvoice.codec.transcode import prepare as prepare_transcoding
+
             await trio.to_thread.run_sync(prepare_transcoding, int(rt.PCM24K["rate"]))
         if isinstance(model, LocalConnector):
             # The engine is the backend: its speech loads now, not while the first caller

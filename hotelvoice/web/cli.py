@@ -12,7 +12,7 @@ from hotelvoice.calls import diagrams
 from hotelvoice.config import ConfigError, settings_from_env, signatures_for_bind
 from hotelvoice.logsafe import configure_logging
 from hotelvoice.properties.book import load_property_book
-from hotelvoice.softphone.script import DEFAULT_VOICE
+from hotelvoice.softphone.defaults import DEFAULT_VOICE
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""With OpenAI as the backend the offline engine is not loaded until a call falls back to it.
+"""With OpenAI as the backend the offline engine (and numpy) is not loaded until a call falls
+back to it, and then within the model setup deadline.
 
 Checked in a fresh interpreter (``lazy_engine_probe.py``), since this one has long imported the
 speech libraries for other tests.
@@ -30,5 +31,9 @@ async def test_the_engine_loads_only_when_openai_is_unreachable() -> None:
     after = result["after_fallback"]
     assert after["kit"] is True
     assert "ctranslate2" in after["heavy"] and "hotelvoice.engine.speech" in after["heavy"]
+    assert "numpy" in after["heavy"]
     assert after["fallbacks"] == 1
+    # The first fallback loads the engine inside the model setup deadline (5 s): the call is
+    # not ended for it, and the caller hangs up after hearing the greeting.
+    assert (after["hung_up"], after["timed_out"]) == (1, 0)
     assert after["heard"] >= 8000  # the offline engine's greeting reached the caller
