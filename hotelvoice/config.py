@@ -82,6 +82,9 @@ class Settings:
     # On SIGTERM/SIGINT, how long live calls may go on before they are handed to the front
     # desk: long enough for a typical concierge call to end on its own (web/drain.py).
     drain_timeout_s: float = _env("HOTELVOICE_DRAIN_TIMEOUT", 120.0)
+    # Worker processes of `hotelvoice serve` (its --workers): 1 is a single process; more
+    # share the port, the stream tokens and the metrics (web/workers.py). One per core.
+    workers: int = _env("HOTELVOICE_WORKERS", 1)
     # Bounds.
     # 5 s of caller audio while the model connects.
     inbound_buffer_frames: int = _env("HOTELVOICE_INBOUND_BUFFER_FRAMES", 250)

@@ -12,6 +12,10 @@ Values are cut to ``MAX_LABEL_CHARS`` and escaped for the exposition format.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+# One worker's counters as JSON can carry them: (name, [[label, value], ...], value).
+Snapshot = Sequence[tuple[str, Sequence[Sequence[str]], int]]
 
 MAX_LABEL_VALUES = 50  # distinct values per label of one metric; the rest become OVERFLOW
 MAX_LABEL_CHARS = 100
@@ -100,6 +104,19 @@ class Metrics:
     def total(self, name: str) -> int:
         return sum(v for (n, _), v in self._values.items() if n == name)
 
+    def snapshot(self) -> list[tuple[str, list[list[str]], int]]:
+        """Every counter and gauge, for another process to add up (see :class:`SharedMetrics`)."""
+        return [
+            (name, [[k, v] for k, v in labels], value)
+            for (name, labels), value in self._values.items()
+        ]
+
+    def add(self, snapshot: Snapshot) -> None:
+        """Add another process's counters and gauges to these, label caps applied."""
+        for name, labels, value in snapshot:
+            key = self._key(name, {str(k): str(v) for k, v in labels}, adding=True)
+            self._values[key] += int(value)
+
     def render(self) -> str:
         """The Prometheus text exposition of every counter."""
         lines: list[str] = []
@@ -121,3 +138,21 @@ class Metrics:
 def _escape(value: str) -> str:
     """A label value as the text format writes it: backslash, quote and newline escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class SharedMetrics(Metrics):
+    """One worker's metrics whose exposition is the sum over every worker
+    (``hotelvoice serve --workers N``): ``peers`` returns the other workers' latest
+    snapshots (each publishes its own every second and at exit, ``web/workers.py``).
+    Counters and gauges alike are summed; the label caps hold for the sum too."""
+
+    def __init__(self, peers: Callable[[], Iterable[Snapshot]]) -> None:
+        super().__init__()
+        self._peers = peers
+
+    def render(self) -> str:
+        total = Metrics()
+        total.add(self.snapshot())
+        for snapshot in self._peers():
+            total.add(snapshot)
+        return total.render()

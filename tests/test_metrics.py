@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 from hotelvoice.metrics import _HELP as HELP
-from hotelvoice.metrics import MAX_LABEL_CHARS, MAX_LABEL_VALUES, OVERFLOW, Metrics
+from hotelvoice.metrics import (
+    MAX_LABEL_CHARS,
+    MAX_LABEL_VALUES,
+    OVERFLOW,
+    Metrics,
+    SharedMetrics,
+    Snapshot,
+)
 
 
 def test_a_label_takes_a_bounded_number_of_values_the_rest_are_other() -> None:
@@ -58,6 +66,39 @@ def test_label_values_are_cut_and_escaped_in_the_exposition() -> None:
     # Every sample line is a name, an optional label set and a value.
     samples = [line for line in rendered.splitlines() if not line.startswith("#")]
     assert len(samples) == 2
+
+
+def test_a_workers_exposition_is_the_sum_over_every_worker() -> None:
+    other = Metrics()
+    other.incr("hotelvoice_calls_started_total", 3)
+    other.set("hotelvoice_calls_active", 2)
+    other.incr("hotelvoice_webhooks_total", outcome="stream")
+    other.incr("hotelvoice_tool_calls_total", tool="only_there", outcome="ok")
+    published: list[Snapshot] = [json.loads(json.dumps(other.snapshot()))]  # as it travels
+    own = SharedMetrics(lambda: published)
+    own.incr("hotelvoice_calls_started_total", 4)
+    own.set("hotelvoice_calls_active", 1)
+    own.incr("hotelvoice_webhooks_total", 2, outcome="stream")
+    rendered = own.render()
+    assert "hotelvoice_calls_started_total 7" in rendered
+    assert "hotelvoice_calls_active 3" in rendered
+    assert 'hotelvoice_webhooks_total{outcome="stream"} 3' in rendered
+    assert 'hotelvoice_tool_calls_total{outcome="ok",tool="only_there"} 1' in rendered
+    # The worker's own counts (its /healthz) stay its own.
+    assert own.get("hotelvoice_calls_active") == 1
+
+
+def test_the_label_cap_holds_for_the_sum() -> None:
+    first, second = Metrics(), Metrics()
+    for n in range(MAX_LABEL_VALUES):
+        first.incr("hotelvoice_model_errors_total", code=f"a{n}")
+        second.incr("hotelvoice_model_errors_total", code=f"b{n}")
+    total = SharedMetrics(lambda: [second.snapshot()])
+    total.add(first.snapshot())
+    rendered = total.render()
+    samples = [line for line in rendered.splitlines() if line.startswith("hotelvoice_model_")]
+    assert len(samples) == MAX_LABEL_VALUES + 1
+    assert f'hotelvoice_model_errors_total{{code="{OVERFLOW}"}} {MAX_LABEL_VALUES}' in rendered
 
 
 def _metric_names_in_code() -> set[str]:

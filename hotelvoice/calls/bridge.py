@@ -64,7 +64,7 @@ from hotelvoice.logsafe import RateLimit, Whole
 from hotelvoice.metrics import Metrics
 from hotelvoice.realtime.connection import RealtimeClosed, RealtimeConnectError
 from hotelvoice.telephony.rest import TwilioRest, TwilioRestError
-from hotelvoice.telephony.tokens import StreamTokens, TokenCheck
+from hotelvoice.telephony.tokens import TokenBook, TokenCheck
 from hotelvoice.wire import realtime as rt
 from hotelvoice.wire import twilio as tw
 from hotelvoice.wire.twiml import dial_twiml
@@ -158,7 +158,7 @@ class CallServices:
 
     settings: Settings
     metrics: Metrics
-    tokens: StreamTokens
+    tokens: TokenBook
     tools: ToolRegistry
     connector: ModelConnector | None
     rest: TwilioRest | None

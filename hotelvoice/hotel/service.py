@@ -25,7 +25,7 @@ from hotelvoice.hotel.concierge import Concierge
 from hotelvoice.hotel.conversation import property_instructions
 from hotelvoice.hotel.payments import LocalPaymentLinks, PaymentLinks, StripePaymentLinks
 from hotelvoice.hotel.records import CallRecords, RecordWriter
-from hotelvoice.hotel.store import AsyncStore
+from hotelvoice.hotel.store import AsyncStore, Store
 from hotelvoice.metrics import Metrics
 from hotelvoice.properties.book import PropertyBook, load_property_book
 from hotelvoice.telephony.rest import TwilioRest
@@ -41,6 +41,29 @@ INTERRUPTED = "interrupted by restart"
 class PaymentPage:
     status: int
     body: str
+
+
+def prepare_store(
+    settings: Settings, book: PropertyBook, metrics: Metrics, now: dt.datetime
+) -> None:
+    """What is done once per deployment before several workers start (``serve --workers``):
+    migrate the store, seed each property, close the calls a crash left open (no worker has
+    taken a call yet). Blocks; raises StoreError for an unusable database."""
+    with Store.open(settings.db_path) as store:
+        for prop in book.properties:
+            store.seed_property(prop, prop.today(now))
+        _count_interrupted(metrics, store.close_interrupted_calls(reason=INTERRUPTED, now=now))
+
+
+def _count_interrupted(metrics: Metrics, interrupted: tuple[str, ...]) -> None:
+    if interrupted:
+        metrics.incr("hotelvoice_calls_interrupted_total", len(interrupted))
+        log.warning(
+            "%d call record%s left open by an earlier process closed as %r",
+            len(interrupted),
+            "" if len(interrupted) == 1 else "s",
+            INTERRUPTED,
+        )
 
 
 class HotelService:
@@ -75,10 +98,12 @@ class HotelService:
         nursery: trio.Nursery,
         metrics: Metrics | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
+        prepared: bool = False,
     ) -> HotelService:
         """Waits for the property file, the store's migration and the seeding (in threads),
         closes the calls a crash left open, and starts the call-record writer in ``nursery``
-        (:meth:`aclose` stops it).
+        (:meth:`aclose` stops it). With ``prepared`` (a worker of several) the seeding and the
+        closing were done once, before the workers started (:func:`prepare_store`).
 
         Raises ConfigError for a bad property file, StoreError for an unusable database.
         """
@@ -87,19 +112,14 @@ class HotelService:
             book = await trio.to_thread.run_sync(load_property_book, settings)
         store = await AsyncStore.open(settings.db_path)
         now = clock()
-        for prop in book.properties:
-            await store.seed_property(prop, prop.today(now))
-        # A call still open now was cut by a crash (this process has taken no call yet). This
-        # assumes one hotelvoice instance per database: another's live calls would be closed.
-        interrupted = await store.close_interrupted_calls(reason=INTERRUPTED, now=now)
-        if interrupted:
-            metrics.incr("hotelvoice_calls_interrupted_total", len(interrupted))
-            log.warning(
-                "%d call record%s left open by an earlier process closed as %r",
-                len(interrupted),
-                "" if len(interrupted) == 1 else "s",
-                INTERRUPTED,
-            )
+        if not prepared:
+            for prop in book.properties:
+                await store.seed_property(prop, prop.today(now))
+            # A call still open now was cut by a crash (this process has taken no call yet).
+            # This assumes one hotelvoice instance per database: another's live calls would be
+            # closed (several workers: the parent does it before they start).
+            interrupted = await store.close_interrupted_calls(reason=INTERRUPTED, now=now)
+            _count_interrupted(metrics, interrupted)
         writer = RecordWriter(store, metrics)
         await nursery.start(writer.run)
         local_links: LocalPaymentLinks | None = None

@@ -10,19 +10,34 @@ CallSid whose stream has started cannot mint again for a few hours: a replayed w
 signature has no timestamp) must not open a second stream that would write into the first
 call's record. When the pending tokens reach their bound, minting is refused rather than
 dropping a genuine caller's token.
+
+Several worker processes (``hotelvoice serve --workers N``) cannot share this memory: there
+the tokens are signed instead (:func:`sign_token`, :func:`open_token`, an HMAC any worker can
+check) and what must be remembered (tokens spent, CallSids streamed) is kept in a store every
+worker shares (``telephony/shared_tokens.py``). Both kinds are a :class:`TokenBook`.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
 import secrets
-from typing import Literal
+import struct
+from typing import Literal, Protocol
 
 import attrs
 
-__all__ = ["StreamTokens", "TokenCheck", "TokenRefused"]
+__all__ = [
+    "SignedToken",
+    "StreamTokens",
+    "TokenBook",
+    "TokenCheck",
+    "TokenRefused",
+    "open_token",
+    "sign_token",
+]
 
 # 32 random bytes: 43 URL-safe characters, far from the 500-character <Parameter> limit.
 _TOKEN_BYTES = 32
@@ -46,6 +61,19 @@ class TokenRefused(Exception):
     def __init__(self, reason: Literal["full", "streamed"]) -> None:
         super().__init__(reason)
         self.reason: Literal["full", "streamed"] = reason
+
+
+class TokenBook(Protocol):
+    """What the webhook and the media stream need of a token store (``now``: the caller's
+    ``trio.current_time()``)."""
+
+    def mint(self, call_sid: str, now: float) -> str:
+        """A fresh token for ``call_sid``. Raises TokenRefused."""
+        ...
+
+    def redeem(self, token: str, call_sid: str, now: float) -> TokenCheck:
+        """Spend ``token`` for ``call_sid``; only ``OK`` lets the stream proceed."""
+        ...
 
 
 @attrs.define
@@ -178,3 +206,56 @@ class StreamTokens:
         entry = self._pending.pop(key)
         if self._by_call.get(entry.call_sid) == key:
             del self._by_call[entry.call_sid]
+
+
+# --- signed tokens (several workers): sans-IO, the caller gives the secret and the wall clock
+
+_BODY = struct.Struct(">8sQ16s")  # CallSid tag, expiry (ms since the epoch), nonce
+_MAC_BYTES = 16
+_TOKEN_CHARS = 4 * (_BODY.size + _MAC_BYTES) // 3
+_SIGNED_CONTEXT = b"hotelvoice stream token v1\0"
+MIN_SECRET_BYTES = 16
+
+
+@attrs.frozen
+class SignedToken:
+    """A signed token whose MAC checked: ``nonce`` is what marks it spent."""
+
+    nonce: bytes
+    expires_at: float  # seconds since the epoch
+    for_call: bool  # whether it was minted for the CallSid presented with it
+
+
+def _call_tag(call_sid: str) -> bytes:
+    return hashlib.sha256(call_sid.encode("utf-8", "surrogatepass")).digest()[:8]
+
+
+def _mac(secret: bytes, body: bytes) -> bytes:
+    return hmac.new(secret, _SIGNED_CONTEXT + body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def sign_token(secret: bytes, call_sid: str, expires_at: float, nonce: bytes) -> str:
+    """A token for ``call_sid`` valid until ``expires_at`` (seconds since the epoch): a tag of
+    the CallSid, the expiry and the 16-byte ``nonce``, with an HMAC-SHA256 over them under
+    ``secret`` (64 URL-safe characters). Raises ValueError for a short secret or nonce."""
+    if len(secret) < MIN_SECRET_BYTES or len(nonce) != 16:
+        raise ValueError("the secret must be at least 16 bytes and the nonce 16")
+    body = _BODY.pack(_call_tag(call_sid), round(expires_at * 1000), nonce)
+    return base64.urlsafe_b64encode(body + _mac(secret, body)).decode("ascii")
+
+
+def open_token(secret: bytes, token: str, call_sid: str) -> SignedToken | None:
+    """The token's contents if ``secret`` signed it, else None (malformed, forged, or signed
+    with another secret). Whether it has expired or was spent is the caller's to check."""
+    if len(token) != _TOKEN_CHARS or not token.isascii():
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token)
+    except ValueError:
+        return None
+    body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+    if len(body) != _BODY.size or not hmac.compare_digest(mac, _mac(secret, body)):
+        return None
+    tag, expires_ms, nonce = _BODY.unpack(body)
+    for_call = hmac.compare_digest(tag, _call_tag(call_sid))
+    return SignedToken(nonce=nonce, expires_at=expires_ms / 1000, for_call=for_call)

@@ -39,7 +39,7 @@ from hotelvoice.properties.book import PropertyBook, load_property_book
 from hotelvoice.realtime.connector import OpenAIConnector
 from hotelvoice.telephony.rest import TwilioRest
 from hotelvoice.telephony.signatures import SignatureValidator
-from hotelvoice.telephony.tokens import StreamTokens, TokenRefused
+from hotelvoice.telephony.tokens import StreamTokens, TokenBook, TokenRefused
 from hotelvoice.web.drain import Drain
 from hotelvoice.web.edge import (
     ASGIApp,
@@ -230,13 +230,18 @@ def create_app(
     connector: ModelConnector | str | None = "default",
     metrics: Metrics | None = None,
     hotel: bool = True,
-    tokens: StreamTokens | None = None,
+    tokens: TokenBook | None = None,
+    store_prepared: bool = False,
+    worker: str | None = None,
 ) -> HotelvoiceApp:
     """Build the app. ``connector="default"`` picks the backend from the settings.
 
     With ``hotel`` (the default) and no ``tools``, the hotel service (store, properties,
     tools, call records) opens when serving starts; ``hotel=False`` keeps the two basic
-    tools and no store. ``tokens`` replaces the stream token store (tests bound it).
+    tools and no store. ``tokens`` replaces the stream token store (tests bound it; several
+    workers share theirs). ``store_prepared``: the store was migrated, seeded and its
+    interrupted calls closed before this process started (``serve --workers``); ``worker``
+    names this worker in ``/healthz``.
     """
     app = QuartTrio(__name__)
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = 1
@@ -305,6 +310,7 @@ def create_app(
                 rest=rest,
                 nursery=app.nursery,
                 metrics=metrics,
+                prepared=store_prepared,
             )
             registry = runtime.hotel.concierge.registry
         else:
@@ -503,6 +509,8 @@ def create_app(
             "backend": model.name if model else "none",
             "calls_active": metrics.get("hotelvoice_calls_active"),
         }
+        if worker is not None:  # one of several: which one answered (its own calls_active)
+            health["worker"] = worker
         if drain.draining:  # load balancers stop sending calls here
             return {**health, **drain.health()}, 503
         return health

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from hotelvoice.calls import diagrams
 from hotelvoice.config import ConfigError, settings_from_env, signatures_for_bind
 from hotelvoice.logsafe import configure_logging
@@ -25,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the address to bind (127.0.0.1); unsigned local development needs loopback",
     )
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes sharing the port, one per core (HOTELVOICE_WORKERS, 1)",
+    )
     serve.add_argument("--log-level", default="INFO")
     drawn = commands.add_parser("diagrams", help="write or check docs/state-diagrams/")
     drawn.add_argument("--check", action="store_true", help="fail if the files are stale")
@@ -140,6 +149,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if decision.message is not None:
         logging.getLogger("hotelvoice.web.cli").log(decision.level, "%s", decision.message)
     settings = decision.settings
+    if args.workers is not None:
+        settings = attrs.evolve(settings, workers=args.workers)
+    if settings.workers < 1:
+        print(
+            "hotelvoice: configuration error: --workers (HOTELVOICE_WORKERS) must be at least 1",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.workers > 1:
+        from hotelvoice.web.workers import serve_workers  # the parent of several workers
+
+        return serve_workers(settings, host=args.host, port=args.port, log_level=args.log_level)
     from hotelvoice.web.server import run_server  # imports the web stack only when serving
 
     run_server(settings, host=args.host, port=args.port)

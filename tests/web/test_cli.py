@@ -178,3 +178,27 @@ def test_bound_beyond_loopback_signatures_stay_on_unless_switched_off_loudly(
             process.kill()
             process.communicate()
     assert said in output
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["--workers", "0"], {}, "--workers (HOTELVOICE_WORKERS) must be at least 1"),
+        ([], {"HOTELVOICE_WORKERS": "0"}, "--workers (HOTELVOICE_WORKERS) must be at least 1"),
+        ([], {"HOTELVOICE_WORKERS": "two"}, "HOTELVOICE_WORKERS"),
+    ],
+)
+def test_a_bad_worker_count_fails_at_start(
+    tmp_path: Path, argv: list[str], env: dict[str, str], named: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hotelvoice", "serve", "--port", "1", *argv],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert named in result.stderr
