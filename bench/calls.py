@@ -1,15 +1,24 @@
-"""How many concurrent calls one core of hotelvoice carries: a sweep over N simulated calls.
+"""How many concurrent calls one core of hotelvoice carries, side by side with Twilio's sample.
 
 Run from the repository root (it prints figures; it is not a test and asserts nothing):
 
-    .venv/bin/python bench/calls.py                 # default sweep, about 3.5 minutes
-    .venv/bin/python bench/calls.py --quick         # smoke run: N = 10, 50 for 8 s each
-    .venv/bin/python bench/calls.py --calls 50 100 --seconds 30
+    .venv/bin/python bench/calls.py                 # default sweep, about 11–14 minutes
+    .venv/bin/python bench/calls.py --quick         # smoke run, under a minute
+    .venv/bin/python bench/calls.py --calls 50 100 --runs 1
+    .venv/bin/python bench/calls.py --workers 1 2   # every core used (see "Workers" below)
+    .venv/bin/python bench/calls.py --gentle        # the older method, for older notes
 
-For each N it starts a fresh ``hotelvoice serve`` pinned to one core (``taskset -c 0``), a scripted
-fake OpenAI Realtime server and a load generator playing Twilio, both pinned to another core, so
-the bridge has its core to itself. Calls ramp up over ``--ramp`` seconds; after ``--settle`` more
-seconds the measured window of ``--seconds`` starts; then every call sends ``stop`` at once.
+The method (the issue's "independent" one, the default). For each N, each run and each server, a
+fresh ``hotelvoice serve`` (or Twilio's sample) pinned to one core (``taskset -c 0``), a scripted
+fake OpenAI Realtime server and a load generator playing Twilio, both on another core; no
+real-time priority unless ``--priority realtime`` (the output says which); the service at its
+default log level (INFO). Calls start evenly over ``--ramp`` seconds and the measured window of
+``--seconds`` (20) opens with the first of them, so calls start while others talk; the ramp and
+the ``--settle`` second after it count as ramp-up, the rest as steady state (reported apart);
+then every call sends ``stop`` at once. Three runs per N (``--runs``), hotelvoice and the sample
+run by run (hv 1, sample 1, hv 2, ...) so both meet the same moment's load on a shared machine;
+each run is printed, and the summary gives "k of 3 pass". Pass = p99 ≤ 20 ms both ways over
+the whole window, no frame lost, no crosstalk, no failed call.
 
 Each simulated call: signed webhook POST, signed WebSocket upgrade, ``connected``, ``start``,
 then a 160-byte μ-law frame every 20 ms on an absolute schedule, marks echoed when a model of
@@ -18,34 +27,52 @@ Twilio's playout queue (8 bytes/ms) reaches them. The fake model answers with a 
 tagged with its call, its index and its send time (CLOCK_MONOTONIC, shared by all processes):
 
 * inbound latency: generator send → fake model receive; outbound: model send → generator receive;
+* ramp-up lateness: for frames sent during the ramp-up, receive − max(send, the moment that
+  call's model session was ready: the fake model's ``session.updated``), its worst per run
+  (goal ≤ 20 ms), and how many frames a call sent before its session was ready;
 * frames lost: frames sent in the window (up to 0.5 s before ``stop``) never seen at the far end;
 * crosstalk: a frame arriving on a call other than the one it is tagged for (both directions);
 * bridge CPU: utime+stime from /proc/PID/stat (with child processes) over the window, as % of
-  one core; RSS: VmRSS at the end of the window; per-call figures against the smallest N;
+  one core; RSS: VmRSS of all the server's processes, at start (idle, before the first call) and
+  at the end of the window; per call: CPU % / N and (RSS at end − RSS at start) / N, each with
+  its ratio to the sample's run measured right after it;
 * harness lag: actual send time minus scheduled time, in the generator and in the fake model.
-  A row whose harness lag p99 exceeds 5 ms gets "harness saturated" instead of a verdict.
+  Above 5 ms p99 the run is flagged "pessimistic" (with ``--gentle``: no verdict at all).
 
-Columns: ``lost in/out`` caller frames / model deltas lost; ``xtalk`` frames on the wrong call;
-``fail`` calls that did not run their course (webhook, upgrade, or closed by the bridge before
-``stop``); ``per call`` the bridge's CPU divided by N (``≥`` once its core is full) and the RSS
-added per call against the smallest N; ``setup p99`` webhook + upgrade + ``start`` during the
-ramp; ``harness CPU`` the fake model and the generator(s) together, on their CPU.
+Columns of a run's line: ``lost in/out`` caller frames / model deltas lost; ``xtalk`` frames on
+the wrong call; ``fail`` calls that did not run their course (webhook, upgrade, or closed by the
+bridge before ``stop``); ``per call`` the bridge's CPU divided by N (``≥`` once its core is
+full) and MiB grown per call; ``setup p99`` webhook + upgrade + ``start``; ``harness CPU`` the
+fake model and the generator(s) together, on their CPU. Each run also notes how much of our CPUs
+other processes used: on a shared machine their scheduling delays add to the latencies, so
+compare the ratios measured side by side rather than absolute figures. ``--priority realtime``
+(SCHED_FIFO 1; needs root or CAP_SYS_NICE, else nice -10) keeps them out, at the price of not
+being the independent method. ``--speak-every 0`` measures the caller-to-model path alone;
+``--profile DIR`` adds a py-spy profile of the bridge per run; ``--raw DIR`` the per-frame
+latencies.
 
-On a shared machine other processes would add their scheduling delays to the bridge's latency;
-by default everything runs at SCHED_FIFO 1 (``--priority``; needs root or CAP_SYS_NICE, else it
-falls back to nice -10) and each row notes how much of our CPUs others used. The harness is
-built to stay far below its core (one epoll thread per process, see ``bench/_calls/wire.py``).
-``--speak-every 0`` measures the caller-to-model path alone; ``--profile DIR`` adds a py-spy
-profile of the bridge per N.
+Workers: ``--workers 1 2`` sweeps ``hotelvoice serve --workers W`` against the sample's
+``uvicorn --workers W``. With one worker the bridge is pinned to one CPU and the harness has
+the other to itself. With W > 1 the bridge may use every CPU, and so does the harness, which
+has to run somewhere: on a 2-core machine it takes its CPU (printed per run, about 15–30 % of a
+core at 50–100 calls) from the cores the workers use, so the W = 2 figures are pessimistic by
+that much against W = 1 (where the harness's core was not the bridge's). ``--workers`` is
+passed through (also for W = 1 once ``serve --help`` lists it); a server that refuses it is
+skipped for that W with a message.
 
-``--compare-sample`` runs the same sweep, on the same pinning and with the same harness, against
-Twilio's Python sample (twilio-samples/speech-assistant-openai-realtime-api-python: FastAPI,
-uvicorn, websockets), and prints a side-by-side verdict measured in that run. The sample's main.py
-is copied from a local mirror or ``--sample-dir`` into a temporary directory and patched there to
+The sample: twilio-samples/speech-assistant-openai-realtime-api-python (FastAPI, uvicorn,
+websockets; run as shipped, INFO logs and its print() per event, to a log file). Its main.py is
+copied from a local mirror or ``--sample-dir`` into a temporary directory and patched there to
 use the fake model (see ``bench/_calls/twilio_sample.py``); its dependencies are pip-installed
-into this virtualenv on first use. The sample gets an unsigned webhook ``/incoming-call`` and
-upgrade to ``/media-stream``; it never sends ``response.create``, so the fake model speaks from
-the first caller frame on (as server VAD would answer a caller who keeps talking).
+into this virtualenv on first use. It gets an unsigned webhook ``/incoming-call`` and upgrade to
+``/media-stream``; it never sends ``response.create``, so the fake model speaks from the first
+caller frame on (as server VAD would answer a caller who keeps talking). ``--no-sample`` runs
+hotelvoice alone (no ratios).
+
+``--gentle``, the older method, for figures comparable with older notes: SCHED_FIFO 1,
+hotelvoice at ``--log-level WARNING``, the ramp (2 s) and settle (1 s) before the window, so
+only the steady state is measured, one run per N, N = 10 … 200, the sample only with
+``--compare-sample``, and its older verdict (quoted sample figures unless compared).
 """
 
 from __future__ import annotations
@@ -79,7 +106,8 @@ PUBLIC_URL = "https://hotel.example.com"
 ACCOUNT_SID = "AC" + "0b5e7c41d2a3" + "9f" * 10
 AUTH_TOKEN = "bench0auth0token0f00dfeed0c0ffee"
 OPENAI_API_KEY = "sk-bench"
-DEFAULT_CALLS = (10, 25, 50, 75, 100, 150, 200)
+DEFAULT_CALLS = (50, 75, 100, 150)
+GENTLE_CALLS = (10, 25, 50, 75, 100, 150, 200)  # the older method's sweep
 QUICK_CALLS = (10, 50)
 GOAL_N = 100
 GOAL_P99_MS = 20.0
@@ -93,7 +121,8 @@ LOSS_MARGIN_S = 0.5  # frames sent this close to `stop` may legitimately be drop
 # Twilio's speech-assistant-openai-realtime-api-python on this kind of 2-core machine.
 SAMPLE = {"holds": 50, "fails_from": 75, "cpu_per_call": 0.64, "mib_per_call": 0.08}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-QUIET = ("--log-level", "WARNING")
+QUIET = ("--log-level", "WARNING")  # the gentle method only
+POINT_OVERHEAD_S = 8.0  # start, drain and dump around each run's window (measured: 5–15 s)
 _children: list[subprocess.Popen[bytes]] = []
 
 
@@ -106,29 +135,64 @@ class BenchError(Exception):
 
 @dataclass
 class Pinning:
-    bridge_cpu: int | None
-    harness_cpu: int | None
+    """Which CPUs the bridge and the harness (fake model, load generators, this script) get."""
+
+    bridge: tuple[int, ...] | None  # None: not pinned
+    harness: tuple[int, ...] | None
     taskset: str | None
     note: str
 
-    def command(self, cpu: int | None, argv: list[str]) -> list[str]:
-        if cpu is None or self.taskset is None:
+    @property
+    def dedicated(self) -> bool:
+        """The bridge has CPUs of its own (no harness process runs there)."""
+        return (
+            self.bridge is not None
+            and self.harness is not None
+            and not set(self.bridge) & set(self.harness)
+        )
+
+    def command(self, cpus: tuple[int, ...] | None, argv: list[str]) -> list[str]:
+        if cpus is None or self.taskset is None:
             return argv
-        return [self.taskset, "-c", str(cpu), *argv]
+        return [self.taskset, "-c", ",".join(map(str, cpus)), *argv]
 
-    def after_start(self, cpu: int | None, pid: int) -> None:
-        if cpu is not None and self.taskset is None:
+    def after_start(self, cpus: tuple[int, ...] | None, pid: int) -> None:
+        if cpus is not None and self.taskset is None:
             with contextlib.suppress(OSError):
-                os.sched_setaffinity(pid, {cpu})
+                os.sched_setaffinity(pid, set(cpus))
 
 
-def choose_pinning(bridge_cpu: int | None, harness_cpu: int | None) -> Pinning:
+def allowed_cpus() -> list[int]:
     try:
-        allowed = sorted(os.sched_getaffinity(0))
+        return sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        allowed = list(range(os.cpu_count() or 1))
+        return list(range(os.cpu_count() or 1))
+
+
+def choose_pinning(
+    bridge_cpu: int | None,
+    harness_cpu: int | None,
+    workers: int = 1,
+    allowed: list[int] | None = None,
+) -> Pinning:
+    """One worker: the bridge on one CPU, the harness on another. Several workers: the bridge
+    gets every CPU, and so does the harness, which has to run somewhere (its CPU use is
+    measured and reported beside the bridge's)."""
+    allowed = allowed_cpus() if allowed is None else allowed
     taskset = shutil.which("taskset")
     how = "taskset -c" if taskset else "os.sched_setaffinity (taskset not found)"
+    if not hasattr(os, "sched_setaffinity") and taskset is None:
+        return Pinning(None, None, None, "no taskset and no sched_setaffinity: NOT pinned")
+    everything = tuple(allowed)
+    if workers > 1:
+        return Pinning(
+            everything,
+            everything,
+            taskset,
+            f"{workers} workers: bridge AND harness share all {len(allowed)} CPUs "
+            f"{list(allowed)} (not pinned apart): the harness's CPU, reported per run, is "
+            "taken from the cores the workers use",
+        )
     if len(allowed) < 2:
         return Pinning(
             None,
@@ -139,12 +203,10 @@ def choose_pinning(bridge_cpu: int | None, harness_cpu: int | None) -> Pinning:
         )
     bridge = allowed[0] if bridge_cpu is None else bridge_cpu
     harness = next(c for c in allowed if c != bridge) if harness_cpu is None else harness_cpu
-    if not hasattr(os, "sched_setaffinity") and taskset is None:
-        return Pinning(None, None, None, "no taskset and no sched_setaffinity: NOT pinned")
     note = f"bridge on CPU {bridge}, fake model + load generator(s) on CPU {harness} ({how})"
     if len(allowed) > 2:
         note += f"; {len(allowed) - 2} more CPU(s) left idle"
-    return Pinning(bridge, harness, taskset, note)
+    return Pinning((bridge,), (harness,), taskset, note)
 
 
 def raise_priority(how: str) -> str:
@@ -315,10 +377,8 @@ def start_profiler(
     assert binary is not None
     argv = [binary, "record", "--pid", str(pid), "--rate", "250", "--nonblocking"]
     argv += ["--duration", str(max(1, int(seconds))), "--format", "raw", "--output", str(output)]
-    profiler = spawn(
-        pin.command(pin.harness_cpu, argv), env=env, cwd=REPO, stdout=subprocess.DEVNULL
-    )
-    pin.after_start(pin.harness_cpu, profiler.pid)
+    profiler = spawn(pin.command(pin.harness, argv), env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    pin.after_start(pin.harness, profiler.pid)
     return profiler
 
 
@@ -356,19 +416,43 @@ def cpu_ticks(pids: Sequence[int]) -> int:
     return total
 
 
-def cpu_user_system_ticks(cpu: int | None) -> int:
-    """user+nice+system ticks of one CPU from /proc/stat (0 when unknown)."""
-    if cpu is None:
+def cpu_user_system_ticks(cpus: tuple[int, ...] | None) -> int:
+    """user+nice+system ticks of these CPUs from /proc/stat (0 when unknown)."""
+    if cpus is None:
         return 0
     try:
         lines = Path("/proc/stat").read_text().splitlines()
     except OSError:
         return 0
+    total = 0
+    wanted = {f"cpu{cpu}" for cpu in cpus}
     for line in lines:
-        if line.startswith(f"cpu{cpu} "):
-            user, nice, system = (int(v) for v in line.split()[1:4])
-            return user + nice + system
-    return 0
+        fields = line.split()
+        if fields and fields[0] in wanted:
+            user, nice, system = (int(v) for v in fields[1:4])
+            total += user + nice + system
+    return total
+
+
+def realtime_strangers(ours: set[int]) -> list[str]:
+    """Other processes running at a real-time policy (SCHED_FIFO/RR) now: they compete with ours
+    even under --priority realtime (e.g. another run of this benchmark)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in ours:
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            policy = int(stat[stat.rfind(")") + 2 :].split()[38])  # field 41
+            if policy not in (1, 2):  # SCHED_FIFO, SCHED_RR
+                continue
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if not argv[0]:
+            continue  # kernel threads
+        found.append(f"{entry} " + " ".join(a.decode(errors="replace") for a in argv[:4])[:80])
+    return found
 
 
 def rss_mib(pids: Sequence[int]) -> float:
@@ -414,10 +498,50 @@ class Row:
     expect_out: bool = True  # False when the fake model is silent (--speak-every 0)
     # (ms after the window opened, latency µs) of every frame, for --raw
     series: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    server: str = "hotelvoice"  # or "sample" (Twilio's)
+    run: int = 1
+    runs: int = 1
+    workers: int = 1
+    cores: int = 1  # CPUs the bridge may use (its CPU % is of one core, so up to 100 × cores)
+    withhold: bool = True  # a lagging harness withholds the verdict (the gentle method)
+    rejected: bool = False  # the server refused --workers
+    steady_in_p99: float | None = None  # frames sent after ramp + settle
+    steady_out_p99: float | None = None
+    ramp: dict[str, int] = field(default_factory=dict)  # the fake model's ramp_figures
+    gentle_words: bool = False  # say holds/fails as the old method's output did
+    harness_shared: bool = False  # the harness ran on the bridge's CPUs (several workers)
+
+    @property
+    def harness_lagging(self) -> bool:
+        return max(self.gen_lag[0], self.model_lag[0]) > SATURATED_LAG_MS
 
     @property
     def saturated(self) -> bool:
-        return max(self.gen_lag[0], self.model_lag[0]) > SATURATED_LAG_MS
+        return self.withhold and self.harness_lagging
+
+    @property
+    def core_full(self) -> bool:
+        """The bridge's CPU(s) were full, by its own work or with other processes' (then its
+        CPU per call is a lower bound, or a time slice: not its cost)."""
+        busy = self.cpu_pct + self.foreign_bridge_cpu
+        if self.harness_shared:
+            busy += self.harness_cpu
+        return busy >= BRIDGE_FULL_PCT * self.cores
+
+    @property
+    def cpu_per_call(self) -> float:
+        return self.cpu_pct / self.n
+
+    @property
+    def mib_per_call(self) -> float:
+        """RSS grown from start (idle, before the first call) to the end of the window, per call."""
+        return (self.rss_mib - self.rss_idle) / self.n
+
+    @property
+    def ramp_late_ms(self) -> float | None:
+        if not self.ramp.get("ramp_frames"):
+            return None
+        return self.ramp["ramp_late_max_us"] / 1000
 
     @property
     def holds(self) -> bool:
@@ -469,6 +593,11 @@ class Config:
     speak_seconds: float = 1.0
     realtime: bool = False
     sample: Any = None  # a twilio_sample.Sample: run Twilio's sample instead of hotelvoice
+    ramp_in_window: bool = True  # the independent method; False: steady window only (gentle)
+    log_args: tuple[str, ...] = ()  # extra `hotelvoice serve` arguments (gentle: WARNING logs)
+    workers: int = 1
+    pass_workers: bool = False  # give `hotelvoice serve` --workers (when it has the option)
+    runs: int = 1
 
 
 def percentiles_ms(samples_us: list[int]) -> tuple[float, float, float] | None:
@@ -491,6 +620,10 @@ def sleep_until(deadline: float) -> None:
 def run_point(n: int, cfg: Config) -> Row:
     """One N: fresh model, fresh service, generators; returns the measured row."""
     row = Row(n, expect_out=cfg.speak_every > 0)
+    row.server = "hotelvoice" if cfg.sample is None else "sample"
+    row.workers, row.runs = cfg.workers, cfg.runs
+    row.cores = len(cfg.pinning.bridge) if cfg.pinning.bridge is not None else len(allowed_cpus())
+    row.withhold = not cfg.ramp_in_window
     with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
         work = Path(tmp)
         log_path = work / "service.log"
@@ -498,6 +631,14 @@ def run_point(n: int, cfg: Config) -> Row:
             _run_point(n, cfg, row, work, log_path)
         except BenchError as exc:
             row.error = str(exc)
+            if cfg.sample is None and cfg.pass_workers and log_path.exists():
+                refused = _refused_workers(log_path.read_text(errors="replace"))
+                if refused:
+                    row.rejected = True
+                    row.error = (
+                        f"hotelvoice serve rejected --workers {cfg.workers} ({refused}): "
+                        "skipped (needs the `workers` branch)"
+                    )
         except (OSError, ValueError, KeyError) as exc:  # e.g. a helper's result file is unusable
             row.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -517,7 +658,15 @@ def run_point(n: int, cfg: Config) -> Row:
     return row
 
 
-_LOG_TIME = re.compile(r"^\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+def _refused_workers(log: str) -> str:
+    """The argparse complaint about --workers in a service log, or ""."""
+    for line in log.splitlines():
+        if "--workers" in line and ("unrecognized" in line or "invalid" in line or "error" in line):
+            return line.strip()[:120]
+    return ""
+
+
+_LOG_TIME = re.compile(r"^\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[,.]\d{3})?)")
 
 
 def _service_problems(log_path: Path, window_end: float | None) -> tuple[str, str]:
@@ -527,6 +676,7 @@ def _service_problems(log_path: Path, window_end: float | None) -> tuple[str, st
         return "", ""
     cut = (
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(window_end))
+        + f",{int(window_end % 1 * 1000):03d}"
         if window_end is not None
         else None
     )
@@ -536,7 +686,7 @@ def _service_problems(log_path: Path, window_end: float | None) -> tuple[str, st
     for line in log_path.read_text(errors="replace").splitlines():
         stamp = _LOG_TIME.match(line)
         if stamp is not None and cut is not None:
-            late = stamp.group(1) > cut
+            late = stamp.group(1).replace(".", ",") > cut
         for level in ("WARNING", "ERROR", "CRITICAL", "Traceback"):
             if level in line:
                 levels[late][level] += 1
@@ -575,14 +725,14 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
         speech.append("--speak-unprompted")
     model = spawn(
         pin.command(
-            pin.harness_cpu,
+            pin.harness,
             [python, "-m", "bench._calls.fake_model", "--host", HOST, *speech],
         ),
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,
     )
-    pin.after_start(pin.harness_cpu, model.pid)
+    pin.after_start(pin.harness, model.pid)
     answer = read_line(model, 30, "fake model")
     if not answer.startswith("PORT "):
         raise BenchError(f"fake model said {answer!r}")
@@ -591,17 +741,19 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     port = free_port()
     name = "hotelvoice serve" if cfg.sample is None else "Twilio's sample (uvicorn)"
     if cfg.sample is None:
-        argv = [*service_command(), "serve", "--host", HOST, "--port", str(port), *QUIET]
+        argv = [*service_command(), "serve", "--host", HOST, "--port", str(port), *cfg.log_args]
+        if cfg.pass_workers:
+            argv += ["--workers", str(cfg.workers)]
     else:
-        argv = cfg.sample.command(python, HOST, port)
+        argv = cfg.sample.command(python, HOST, port, workers=cfg.workers)
     with log_path.open("wb") as log:
         service = spawn(
-            pin.command(pin.bridge_cpu, argv),
+            pin.command(pin.bridge, argv),
             env=service_env(model_port),
             cwd=work,  # no stray .env from the checkout
             stdout=log,
         )
-    pin.after_start(pin.bridge_cpu, service.pid)
+    pin.after_start(pin.bridge, service.pid)
     if cfg.sample is None:
         health = wait_healthy(port, service, 60)
         if health.get("backend") in (None, "none"):
@@ -620,10 +772,8 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
         argv += ["--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN, "--result", str(result)]
         if cfg.sample is not None:
             argv += ["--mode", "sample"]
-        generator = spawn(
-            pin.command(pin.harness_cpu, argv), env=env, cwd=REPO, stdout=subprocess.PIPE
-        )
-        pin.after_start(pin.harness_cpu, generator.pid)
+        generator = spawn(pin.command(pin.harness, argv), env=env, cwd=REPO, stdout=subprocess.PIPE)
+        pin.after_start(pin.harness, generator.pid)
         generators.append(generator)
     for generator in generators:
         if read_line(generator, 60, "load generator") != "READY":
@@ -633,7 +783,8 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     time.sleep(0.5)
     row.rss_idle = rss_mib(service_pids)
     t0 = time.monotonic() + 0.2
-    w0 = t0 + cfg.ramp + cfg.settle
+    ramp_end = t0 + cfg.ramp + cfg.settle  # frames sent before this belong to the ramp-up
+    w0 = t0 if cfg.ramp_in_window else ramp_end
     w1 = w0 + cfg.seconds
     cutoff = w1 - min(LOSS_MARGIN_S, cfg.seconds / 2)
     for generator in generators:
@@ -649,8 +800,8 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
             cpu_ticks(service_pids),
             cpu_ticks(harness),
             cpu_ticks(ours),
-            cpu_user_system_ticks(pin.bridge_cpu),
-            cpu_user_system_ticks(pin.harness_cpu),
+            cpu_user_system_ticks(pin.bridge),
+            cpu_user_system_ticks(pin.harness if pin.dedicated else None),
             cpu_ticks([model.pid]),
         )
 
@@ -663,6 +814,12 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     sleep_until(w1)
     end = sample()
     row.window_end_wall = time.time()
+    strangers = realtime_strangers({os.getpid(), *harness, *process_tree(service.pid)})
+    if strangers:
+        row.notes.append(
+            f"{len(strangers)} other real-time process(es) at the window's end, competing with "
+            "ours at any priority: " + "; ".join(strangers[:3])
+        )
     if profiler is not None:
         try:
             profiler.wait(30)
@@ -676,19 +833,28 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
     row.notes.append(
         f"harness CPU: fake model {delta[6]:.0f} %, load generator(s) {delta[2] - delta[6]:.0f} %"
     )
-    if pin.bridge_cpu is not None:
+    busy = (
+        " (real-time priority: they only had what ours left idle, unless real-time too)"
+        if cfg.realtime
+        else ": MACHINE BUSY, latency figures are pessimistic"
+    )
+    if pin.dedicated:
         row.foreign_bridge_cpu = max(0.0, delta[4] - delta[1])
         row.foreign_harness_cpu = max(0.0, delta[5] - delta[3])
         if row.foreign_bridge_cpu > FOREIGN_NOTE_PCT or row.foreign_harness_cpu > FOREIGN_NOTE_PCT:
             row.notes.append(
                 f"other processes used {row.foreign_bridge_cpu:.0f} % of the bridge's CPU and "
-                f"{row.foreign_harness_cpu:.0f} % of the harness CPU during the window"
-                + (
-                    " (real-time priority: they only had what ours left idle)"
-                    if cfg.realtime
-                    else ": MACHINE BUSY, latency figures are pessimistic"
-                )
+                f"{row.foreign_harness_cpu:.0f} % of the harness CPU during the window" + busy
             )
+    elif pin.bridge is not None:  # bridge and harness share the CPUs
+        row.harness_shared = True
+        row.foreign_bridge_cpu = max(0.0, delta[4] - delta[1] - delta[3])
+        row.notes.append(
+            f"CPUs {list(pin.bridge)} shared: bridge {delta[1]:.0f} %, harness {delta[2]:.0f} % "
+            f"(of one core each), other processes {row.foreign_bridge_cpu:.0f} %; the bridge "
+            f"could have had at most {100 * len(pin.bridge) - delta[3]:.0f} %"
+            + ("" if row.foreign_bridge_cpu <= FOREIGN_NOTE_PCT else busy)
+        )
     if service.poll() is not None:
         raise BenchError(f"{name} died during the run (code {service.returncode})")
 
@@ -712,18 +878,23 @@ def _run_point(n: int, cfg: Config, row: Row, work: Path, log_path: Path) -> Non
             f"{DRAIN_S:.0f} s after the generators finished"
         )
     model_result = work / "model.json"
-    send_line(model, f"DUMP {model_result} {w0:.9f} {w1:.9f} {cutoff:.9f}", close=True)
+    send_line(
+        model, f"DUMP {model_result} {w0:.9f} {w1:.9f} {cutoff:.9f} {ramp_end:.9f}", close=True
+    )
     try:
         model.wait(60)
     except subprocess.TimeoutExpired:
         raise BenchError("the fake model did not write its figures within 60 s") from None
     stop_process(service)
     gens = [json.loads(r.read_text()) for r in results]
-    merge_results(row, gens, json.loads(model_result.read_text()))
+    merge_results(row, gens, json.loads(model_result.read_text()), steady_ms=(ramp_end - w0) * 1e3)
 
 
-def merge_results(row: Row, gens: list[dict[str, Any]], model: dict[str, Any]) -> None:
-    """Fill ``row`` from the load generators' and the fake model's figures (their JSON)."""
+def merge_results(
+    row: Row, gens: list[dict[str, Any]], model: dict[str, Any], steady_ms: float = 0.0
+) -> None:
+    """Fill ``row`` from the load generators' and the fake model's figures (their JSON);
+    frames sent ``steady_ms`` or more after the window opened are the steady state."""
     out_lat: list[int] = []
     out_at: list[int] = []
     gen_lag: list[int] = []
@@ -748,6 +919,11 @@ def merge_results(row: Row, gens: list[dict[str, Any]], model: dict[str, Any]) -
         "outbound": list(zip(out_at, out_lat, strict=True)),
     }
     row.out_ms = percentiles_ms(out_lat)
+    steady_in = percentiles_ms([lat for at, lat in row.series["inbound"] if at >= steady_ms])
+    steady_out = percentiles_ms([lat for at, lat in row.series["outbound"] if at >= steady_ms])
+    row.steady_in_p99 = steady_in[1] if steady_in else None
+    row.steady_out_p99 = steady_out[1] if steady_out else None
+    row.ramp = {k: v for k, v in model.items() if k.startswith("ramp_")}
     in_seen: dict[str, int] = model["in_seen"]
     out_sent: dict[str, int] = model["out_sent"]
     row.sent_in = sum(in_sent.values())
@@ -794,37 +970,75 @@ def _fmt3(values: tuple[float, float, float] | None) -> str:
 
 
 HEADER = (
-    "      |  inbound ms          |  outbound ms         | lost    |       |      "
-    "| bridge (1 core)      | per call       | setup | harness lag p99/max ms   | harness\n"
-    "    N |    p50    p99    max |    p50    p99    max | in/out  | xtalk | fail "
+    "           |      |  inbound ms          |  outbound ms         | lost    |       |      "
+    "| bridge               | per call       | setup | harness lag p99/max ms   | harness\n"
+    "run        |    N |    p50    p99    max |    p50    p99    max | in/out  | xtalk | fail "
     "|  CPU%  RSS MiB (idle)| CPU%   MiB     | p99 ms| generator    fake model  |  CPU% | verdict"
 )
 
 
-def format_row(row: Row, base: Row | None) -> str:
-    if row.error is not None and row.in_ms is None:
-        return f"{row.n:5d} | error: {row.error}"
-    per_call_cpu = f"{row.cpu_pct / row.n:5.2f}"
-    if row.cpu_pct >= BRIDGE_FULL_PCT:  # the core is full: the per-call share is a lower bound
-        per_call_cpu = f"≥{row.cpu_pct / row.n:4.2f}"
-    if base is not None and base is not row and row.n > base.n:
-        per_call_mib = f"{(row.rss_mib - base.rss_mib) / (row.n - base.n):6.3f}"
-    else:
-        per_call_mib = "   —  "
+def run_label(row: Row) -> str:
+    who = "hotelvoice" if row.server == "hotelvoice" else "sample"
+    return f"{who:6.6s} {row.run}/{row.runs}"
+
+
+def row_verdict(row: Row) -> str:
     if row.saturated:
-        verdict = "harness saturated"
-    elif row.holds:
-        verdict = "holds"
-    else:
-        verdict = "fails: " + row.why_not()
+        return "harness saturated"
+    text = "pass" if row.holds else "fail: " + row.why_not()
+    if row.gentle_words:
+        text = "holds" if row.holds else "fails: " + row.why_not()
+    if row.harness_lagging and not row.withhold:
+        text += (
+            f" (harness lag p99 {max(row.gen_lag[0], row.model_lag[0]):.1f} ms "
+            f"> {SATURATED_LAG_MS:.0f}: pessimistic)"
+        )
+    return text
+
+
+def format_row(row: Row, base: Row | None = None) -> str:
+    """One run's line; MiB per call is the RSS grown since start divided by N."""
+    if row.error is not None and row.in_ms is None:
+        return f"{run_label(row):10s} | {row.n:4d} | error: {row.error}"
+    per_call_cpu = f"{row.cpu_per_call:5.2f}"
+    if row.core_full:  # the core is full: the per-call share is a lower bound
+        per_call_cpu = f"≥{row.cpu_per_call:4.2f}"
+    per_call_mib = f"{row.mib_per_call:6.3f}"
     return (
-        f"{row.n:5d} | {_fmt3(row.in_ms)} | {_fmt3(row.out_ms)} "
+        f"{run_label(row):10s} | {row.n:4d} | {_fmt3(row.in_ms)} | {_fmt3(row.out_ms)} "
         f"| {row.lost_in:3d}/{row.lost_out:<3d} "
         f"| {row.crosstalk:5d} | {row.failed:4d} | {row.cpu_pct:5.1f} {row.rss_mib:6.1f} "
         f"({row.rss_idle:5.1f}) | {per_call_cpu} {per_call_mib} | {row.setup_p99_ms:5.0f} "
         f"| {row.gen_lag[0]:4.1f}/{row.gen_lag[1]:<6.1f} {row.model_lag[0]:4.1f}/"
-        f"{row.model_lag[1]:<6.1f} | {row.harness_cpu:5.1f} | {verdict}"
+        f"{row.model_lag[1]:<6.1f} | {row.harness_cpu:5.1f} | {row_verdict(row)}"
     )
+
+
+def ramp_note(row: Row) -> str | None:
+    """The ramp-up and the steady state apart, for one run."""
+    if row.in_ms is None:
+        return None
+    parts = []
+    late = row.ramp_late_ms
+    if late is not None:
+        r = row.ramp
+        parts.append(
+            f"ramp-up: worst inbound lateness beyond the model session's readiness {late:.1f} ms "
+            f"(goal ≤ {GOAL_P99_MS:.0f}; p99 {r['ramp_late_p99_us'] / 1000:.1f}), raw latency "
+            f"max {r['ramp_raw_max_us'] / 1000:.1f} ms, frames sent before readiness: up to "
+            f"{r['ramp_held_max']} per call in {r['ramp_held_calls']} calls"
+            + (
+                f", {r['ramp_calls_never_ready']} calls never ready"
+                if r.get("ramp_calls_never_ready")
+                else ""
+            )
+        )
+
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f}"
+
+    parts.append(f"steady p99 in/out {ms(row.steady_in_p99)}/{ms(row.steady_out_p99)} ms")
+    return "; ".join(parts)
 
 
 def verdict(rows: list[Row], sample_rows: list[Row] | None = None) -> list[str]:
@@ -1114,6 +1328,242 @@ def print_profile(row: Row) -> None:
         print(f"    {line}")
 
 
+# ----------------------------------------------------------------------------- independent report
+
+
+def _span(values: Sequence[float], fmt: str = "{:.1f}") -> str:
+    """``a–b`` over runs (one figure when they agree at that precision)."""
+    if not values:
+        return "n/a"
+    low, high = fmt.format(min(values)), fmt.format(max(values))
+    return low if low == high else f"{low}–{high}"
+
+
+def _cell(rows: list[Row]) -> str:
+    """The issue's cell: p99 in/out ms, CPU %, k of R pass (ranges over the runs)."""
+    if not rows:
+        return "—"
+    measured = [r for r in rows if r.in_ms is not None]
+    if not measured:
+        return "error: " + (rows[0].error or "no figures")[:70]
+    ins = _span([r.in_ms[1] for r in measured if r.in_ms is not None])
+    outs = _span([r.out_ms[1] for r in measured if r.out_ms is not None])
+    cpu = _span([r.cpu_pct for r in measured], "{:.0f}")
+    passed = sum(1 for r in rows if r.holds)
+    text = f"{ins} / {outs}, {cpu} %, {passed} of {len(rows)} pass"
+    failed = [r for r in rows if not r.holds]
+    if failed:
+        reasons = sorted({_short_reason(r) for r in failed})
+        text += " (" + "; ".join(reasons) + ")"
+    if any(r.harness_lagging for r in measured):
+        text += " [harness lag > 5 ms]"
+    return text
+
+
+def _short_reason(row: Row) -> str:
+    if row.error is not None:
+        return "error"
+    reasons = []
+    if row.in_ms is None or row.in_ms[1] > GOAL_P99_MS:
+        reasons.append("in")
+    if (row.out_ms is None and row.expect_out) or (
+        row.out_ms is not None and row.out_ms[1] > GOAL_P99_MS
+    ):
+        reasons.append("out")
+    if row.lost_in or row.lost_out:
+        reasons.append("loss")
+    if row.crosstalk:
+        reasons.append("crosstalk")
+    if row.failed:
+        reasons.append("failed calls")
+    return "+".join(reasons) or "?"
+
+
+def _pairs(hv: list[Row], sm: list[Row]) -> list[tuple[Row, Row]]:
+    """Each hotelvoice run with the sample's run of the same number (measured right after it)."""
+    by_run = {r.run: r for r in sm if r.in_ms is not None}
+    return [(r, by_run[r.run]) for r in hv if r.in_ms is not None and r.run in by_run]
+
+
+def _ratio(values: list[float]) -> str:
+    return _span(values, "{:.2f}") + "×" if values else "n/a"
+
+
+def _per_call_headline(ns: list[int], hv: dict[int, list[Row]], sm: dict[int, list[Row]]) -> str:
+    """The issue's "per call" sentence, from the largest N where no run filled a CPU."""
+    clean = [
+        n
+        for n in ns
+        if (group := [r for r in hv[n] + sm[n] if r.in_ms is not None])
+        and not any(r.core_full for r in group)
+        and _pairs(hv[n], sm[n])
+    ]
+    if not any(_pairs(hv[n], sm[n]) for n in ns):
+        return "per call: no N with both servers measured, so no ratio"
+    if not clean:
+        return (
+            "per call: every N filled a CPU (by the server or with other processes) in some "
+            "run, so no per-call cost is measured: the figures above are lower bounds or slices"
+        )
+    n = max(clean)
+    pairs = _pairs(hv[n], sm[n])
+    h = [a for a, _ in pairs]
+    m = [b for _, b in pairs]
+    cpu = _ratio([a.cpu_per_call / b.cpu_per_call for a, b in pairs])
+    mib = _ratio([a.mib_per_call / b.mib_per_call for a, b in pairs if b.mib_per_call > 0])
+    return (
+        f"per call (N = {n}, the largest N where no CPU was full): "
+        f"{_span([r.cpu_per_call for r in h], '{:.2f}')} % of a core against the sample's "
+        f"{_span([r.cpu_per_call for r in m], '{:.2f}')} % ({cpu}), "
+        f"{_span([r.mib_per_call for r in h], '{:.3f}')} MiB against "
+        f"{_span([r.mib_per_call for r in m], '{:.3f}')} MiB ({mib})"
+    )
+
+
+def independent_report(rows: list[Row], *, realtime: bool, sample: bool) -> list[str]:
+    """The issue's table, then per-call costs and their ratios, ramp-up, start RSS, workers."""
+    lines: list[str] = []
+    workers = sorted({r.workers for r in rows})
+    for w in workers:
+        at_w = [r for r in rows if r.workers == w]
+        ns = sorted({r.n for r in at_w})
+        runs = max((r.runs for r in at_w), default=1)
+        hv = {n: [r for r in at_w if r.n == n and r.server == "hotelvoice"] for n in ns}
+        sm = {n: [r for r in at_w if r.n == n and r.server == "sample"] for n in ns}
+        lines += [
+            "",
+            f"workers = {w}: {runs} run(s) per N, figures as ranges over the runs; pass = p99 ≤ "
+            f"{GOAL_P99_MS:.0f} ms both ways over the whole window (ramp-up included), no frame "
+            "lost, no crosstalk, no failed call; CPU % of one core"
+            + (
+                f" (up to {100 * at_w[0].cores} % with {at_w[0].cores} CPUs)"
+                if at_w[0].cores > 1
+                else ""
+            ),
+            "",
+            "| N | sample: p99 in/out ms, CPU %, verdict "
+            "| hotelvoice: p99 in/out ms, CPU %, verdict |",
+            "|---|---|---|",
+        ]
+        for n in ns:
+            lines.append(f"| {n} | {_cell(sm[n]) if sample else 'not run'} | {_cell(hv[n])} |")
+        lines += [
+            "",
+            "| N | CPU % of a core per call: sample / hotelvoice (ratio) "
+            "| MiB per call: sample / hotelvoice (ratio) "
+            "| ramp-up: worst inbound lateness beyond model readiness, ms "
+            f"(goal ≤ {GOAL_P99_MS:.0f}): sample / hotelvoice "
+            "| steady p99 in/out ms: sample / hotelvoice "
+            "| harness CPU %: sample runs / hotelvoice runs |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n in ns:
+            h = [r for r in hv[n] if r.in_ms is not None]
+            m = [r for r in sm[n] if r.in_ms is not None]
+            pairs = _pairs(h, m)
+            full = any(r.core_full for r in h + m)
+
+            def cpu(rs: list[Row]) -> str:
+                return _span([r.cpu_per_call for r in rs], "{:.2f}")
+
+            def mib(rs: list[Row]) -> str:
+                return _span([r.mib_per_call for r in rs], "{:.3f}")
+
+            def late(rs: list[Row]) -> str:
+                return _span([x for r in rs if (x := r.ramp_late_ms) is not None])
+
+            def steady(rs: list[Row]) -> str:
+                ins = [r.steady_in_p99 for r in rs if r.steady_in_p99 is not None]
+                outs = [r.steady_out_p99 for r in rs if r.steady_out_p99 is not None]
+                return f"{_span(ins)}/{_span(outs)}"
+
+            cpu_ratio = _ratio([a.cpu_per_call / b.cpu_per_call for a, b in pairs if b.cpu_pct > 0])
+            mib_ratio = _ratio(
+                [a.mib_per_call / b.mib_per_call for a, b in pairs if b.mib_per_call > 0]
+            )
+            lines.append(
+                f"| {n} | {cpu(m)} / {cpu(h)} ({cpu_ratio}"
+                f"{'; a CPU was full: not the cost' if full else ''}) "
+                f"| {mib(m)} / {mib(h)} ({mib_ratio}) | {late(m)} / {late(h)} "
+                f"| {steady(m)} / {steady(h)} "
+                f"| {_span([r.harness_cpu for r in m], '{:.0f}')} / "
+                f"{_span([r.harness_cpu for r in h], '{:.0f}')} |"
+            )
+        h_all = [r for r in at_w if r.server == "hotelvoice" and r.in_ms is not None]
+        m_all = [r for r in at_w if r.server == "sample" and r.in_ms is not None]
+        if h_all or m_all:
+            hv_rss = [r.rss_idle for r in h_all]
+            sm_rss = [r.rss_idle for r in m_all]
+            ratio = (
+                f" ({_ratio([a.rss_idle / b.rss_idle for a, b in _pairs(h_all, m_all)])})"
+                if h_all and m_all
+                else ""
+            )
+            lines.append("")
+            lines.append(
+                f"RSS at start (all the server's processes, before the first call): hotelvoice "
+                f"{_span(hv_rss, '{:.0f}')} MiB, sample {_span(sm_rss, '{:.0f}')} MiB{ratio}; "
+                "goal for hotelvoice with the OpenAI backend ≤ 60 MiB"
+            )
+            lines.append(_per_call_headline(ns, hv, sm) if sample else "")
+            holding = {
+                server: [
+                    n
+                    for n in ns
+                    if (group := [r for r in at_w if r.n == n and r.server == server])
+                    and all(r.holds for r in group)
+                ]
+                for server in ("sample", "hotelvoice")
+            }
+            lines.append(
+                "largest N passing every run: "
+                + ", ".join(
+                    f"{server} {max(found) if found else 'none'}"
+                    for server, found in holding.items()
+                    if server == "hotelvoice" or sample
+                )
+            )
+    if len(workers) > 1:
+        lines += ["", "workers: largest N passing every run, and its ratio to workers = 1:"]
+        for server in ("hotelvoice", "sample") if sample else ("hotelvoice",):
+            best: dict[int, int | None] = {}
+            for w in workers:
+                group = [r for r in rows if r.workers == w and r.server == server]
+                if any(r.rejected for r in group):
+                    best[w] = None
+                    continue
+                ns = sorted({r.n for r in group})
+                ok = [n for n in ns if all(r.holds for r in group if r.n == n)]
+                best[w] = max(ok) if ok else 0
+            base = best.get(1)
+            cells = []
+            for w, found in best.items():
+                if found is None:
+                    cells.append(f"workers {w}: skipped (--workers rejected)")
+                    continue
+                ratio = f" ({found / base:.2f}×)" if base and w != 1 else ""
+                cells.append(f"workers {w}: {found or 'none'}{ratio}")
+            lines.append(f"  {server}: " + ", ".join(cells))
+        lines.append(
+            "  goal: 2 workers ≥ 1.8× one worker's N. Bounded by the sweep's N. With one worker "
+            "the harness had a CPU of its own; with more it shares the bridge's CPUs (its CPU % "
+            "is in the table above), which skews the comparison against the workers by that much."
+        )
+    lines.append("")
+    lines.append(
+        "priority: "
+        + (
+            "SCHED_FIFO 1 (asked for with --priority realtime): other processes on the machine "
+            "only had what ours left idle"
+            if realtime
+            else "normal (no real-time priority): other processes on this shared machine add "
+            "their delays; compare the ratios, measured side by side, rather than the "
+            "absolute figures"
+        )
+    )
+    return lines
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -1131,7 +1581,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"numbers of concurrent calls to sweep (default {' '.join(map(str, DEFAULT_CALLS))})",
     )
     parser.add_argument(
-        "--seconds", type=float, help="measured steady-state seconds per N (default 20)"
+        "--seconds",
+        type=float,
+        help="measured seconds per run: from the first call's start (the ramp-up inside), or "
+        "with --gentle after ramp + settle (default 20; --quick 6, 5 or 8 with --gentle)",
     )
     parser.add_argument(
         "--ramp", type=float, default=2.0, help="seconds to start all calls (default 2)"
@@ -1140,7 +1593,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--settle",
         type=float,
         default=1.0,
-        help="seconds after the ramp before measuring (default 1)",
+        help="seconds after the ramp that still count as ramp-up; the steady state starts "
+        "after them (default 1)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help="runs per N and server (default 3; 1 with --quick or --gentle)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        metavar="W",
+        default=[1],
+        help="worker processes to sweep (default 1); `hotelvoice serve --workers W` and the "
+        "sample's `uvicorn --workers W`. One worker: the bridge pinned to one CPU, the harness "
+        "on another. More: bridge and harness on all CPUs. If hotelvoice serve refuses "
+        "--workers, its runs at that W are skipped with a message",
+    )
+    parser.add_argument(
+        "--gentle",
+        action="store_true",
+        help="the older, gentler method, for comparison with older notes: SCHED_FIFO, "
+        "hotelvoice at WARNING logs, the window after ramp + settle (steady state only), "
+        "one run, the sample only with --compare-sample",
     )
     parser.add_argument(
         "--generators",
@@ -1166,16 +1643,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: N = 10 and 50 for 8 s, 5 s with --compare-sample (unless overridden)",
+        help="smoke run, well under 2 minutes: N = 10 and 50, one run of 6 s each, both servers "
+        "(with --gentle: 8 s, 5 s with --compare-sample) unless overridden",
     )
     parser.add_argument(
         "--priority",
         choices=("realtime", "nice", "normal"),
-        default="realtime",
         help="scheduling of this script and all it starts, so that on a shared machine the "
         "bridge really has its CPU (and the harness its own): realtime = SCHED_FIFO 1, the "
         "lowest real-time priority (needs root or CAP_SYS_NICE; falls back to nice); "
-        "nice = nice -10; normal = leave it (default realtime)",
+        "nice = nice -10; normal = leave it (default normal; realtime with --gentle). The "
+        "output states which was used",
     )
     parser.add_argument("--bridge-cpu", type=int, help="CPU for the bridge (default: the first)")
     parser.add_argument("--harness-cpu", type=int, help="CPU for the harness (default: the second)")
@@ -1199,9 +1677,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--compare-sample",
         action="store_true",
-        help="also run the same sweep against Twilio's Python sample (speech-assistant-openai-"
+        help="run the same sweep against Twilio's Python sample (speech-assistant-openai-"
         "realtime-api-python, FastAPI + uvicorn) on the same pinning and print both side by "
-        "side; pip-installs fastapi, uvicorn, websockets into this virtualenv on first use",
+        "side (the default, except with --gentle; an error if the sample is not found); "
+        "pip-installs fastapi, uvicorn, websockets into this virtualenv on first use",
+    )
+    parser.add_argument(
+        "--no-sample", action="store_true", help="run hotelvoice only (no ratios to the sample)"
     )
     parser.add_argument(
         "--sample-dir",
@@ -1212,11 +1694,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.calls is None:
-        args.calls = list(QUICK_CALLS if args.quick else DEFAULT_CALLS)
+        args.calls = list(
+            QUICK_CALLS if args.quick else GENTLE_CALLS if args.gentle else DEFAULT_CALLS
+        )
     if args.seconds is None:
-        args.seconds = (5.0 if args.compare_sample else 8.0) if args.quick else 20.0
+        if args.gentle:
+            args.seconds = (5.0 if args.compare_sample else 8.0) if args.quick else 20.0
+        else:
+            args.seconds = 6.0 if args.quick else 20.0
+    if args.runs is None:
+        args.runs = 1 if args.quick or args.gentle else 3
+    if args.priority is None:
+        args.priority = "realtime" if args.gentle else "normal"
     if any(n < 1 for n in args.calls) or args.seconds <= 1 or args.ramp < 0 or args.settle < 0:
         parser.error("--calls must be ≥ 1, --seconds > 1, --ramp and --settle ≥ 0")
+    if args.runs < 1 or any(w < 1 for w in args.workers):
+        parser.error("--runs and --workers must be ≥ 1")
+    if not args.gentle and args.seconds <= args.ramp + args.settle:
+        parser.error("--seconds must exceed --ramp + --settle (the window holds the ramp-up)")
+    if args.compare_sample and args.no_sample:
+        parser.error("--compare-sample and --no-sample contradict each other")
     if args.speak_every < 0 or args.speak_seconds < 0.02:
         parser.error("--speak-every must be ≥ 0 and --speak-seconds ≥ 0.02")
     if args.speak_every and args.speak_seconds > args.speak_every:
@@ -1236,15 +1733,38 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def serve_has_workers() -> bool:
+    """Whether `hotelvoice serve --help` lists --workers (the `workers` branch)."""
+    try:
+        done = subprocess.run(
+            [*service_command(), "serve", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=helper_env(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--workers" in done.stdout
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     args = parse_args(argv)
-    pinning = choose_pinning(args.bridge_cpu, args.harness_cpu)
+    cpus = allowed_cpus()  # before this process pins itself to the harness CPU(s)
     priority = raise_priority(args.priority)
-    if pinning.harness_cpu is not None:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, {pinning.harness_cpu})  # keep this process off the bridge's
-    cfg = Config(args.seconds, args.ramp, args.settle, args.generators, pinning, args.keep_logs)
+    cfg = Config(
+        args.seconds,
+        args.ramp,
+        args.settle,
+        args.generators,
+        choose_pinning(args.bridge_cpu, args.harness_cpu, 1, cpus),
+        args.keep_logs,
+    )
     cfg.speak_every, cfg.speak_seconds = args.speak_every, args.speak_seconds
+    cfg.ramp_in_window = not args.gentle
+    cfg.log_args = QUIET if args.gentle else ()
+    cfg.runs = args.runs
     if args.raw is not None:
         args.raw.mkdir(parents=True, exist_ok=True)
         cfg.raw_dir = args.raw.resolve()
@@ -1256,9 +1776,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.profile.mkdir(parents=True, exist_ok=True)
         cfg.profile_dir = args.profile.resolve()
     calls = sorted(set(args.calls))
-    per_point = args.seconds + args.ramp + args.settle + 6
+    workers = sorted(set(args.workers))
+    want_sample = args.compare_sample or not (args.gentle or args.no_sample)
     sample_tmp = None
-    if args.compare_sample:
+    sample = None
+    if want_sample:
         if str(REPO) not in sys.path:
             sys.path.insert(0, str(REPO))
         from bench._calls import twilio_sample
@@ -1268,15 +1790,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             sample = twilio_sample.prepare(args.sample_dir, Path(sample_tmp.name))
         except twilio_sample.SampleError as exc:
             sample_tmp.cleanup()
-            print(f"--compare-sample: {exc}", file=sys.stderr)
-            return 2
-        per_point *= 2
-    print("hotelvoice calls benchmark: concurrent simulated Twilio calls against one bridge core")
-    print(f"  pinning: {pinning.note}")
+            sample_tmp = None
+            if args.compare_sample:
+                print(f"--compare-sample: {exc}", file=sys.stderr)
+                return 2
+            print(f"NOT comparing with Twilio's sample (no ratios): {exc}\n")
+    servers = 2 if sample is not None else 1
+    window = args.seconds if not args.gentle else args.seconds + args.ramp + args.settle
+    per_point = window + 0.2 + POINT_OVERHEAD_S
+    estimate = len(calls) * len(workers) * args.runs * servers * per_point
+    has_workers = serve_has_workers()
+    method = (
+        "GENTLE (older method): hotelvoice at WARNING logs, calls ramp up before the window, "
+        "steady state measured"
+        if args.gentle
+        else "independent: default log level (INFO), the ramp-up inside the measured window "
+        "(calls starting while others talk)"
+    )
+    print("hotelvoice calls benchmark: concurrent simulated Twilio calls against the bridge")
+    print(f"  method: {method}")
     print(f"  priority: {priority}")
+    for w in workers:
+        note = choose_pinning(args.bridge_cpu, args.harness_cpu, w, cpus).note
+        print(f"  pinning, workers = {w}: {note}")
+    if not has_workers:
+        print(
+            "  `hotelvoice serve --help` has no --workers yet: workers = 1 runs without the "
+            "flag; workers > 1 passes it and is skipped if the server refuses it"
+        )
     print(
-        f"  sweep N = {calls}; ramp {args.ramp:g} s + settle {args.settle:g} s, then "
-        f"{args.seconds:g} s measured per N (about {len(calls) * per_point / 60:.1f} min in all)"
+        f"  sweep N = {calls}, workers {workers}, {args.runs} run(s) per N and server"
+        + (", hotelvoice and Twilio's sample interleaved run by run" if servers == 2 else "")
+        + f"; ramp {args.ramp:g} s + settle {args.settle:g} s"
+        + (
+            f" inside each {args.seconds:g} s window"
+            if not args.gentle
+            else f", then {args.seconds:g} s measured"
+        )
+        + f" (estimated {estimate / 60:.1f} min in all)"
     )
     speech = (
         f"the fake model speaks {args.speak_seconds:g} s (deltas of 160 B every 20 ms) every "
@@ -1288,34 +1839,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  per call: 50 tagged caller frames/s in; {speech}; "
         f"{args.generators} load generator process(es)"
     )
-    if sample_tmp is not None:
+    if sample is not None:
         print(f"  compared with Twilio's sample: {sample.source}")
         print(f"    copied to {sample.directory}/main.py and patched there (not in this repo):")
         for patch in sample.patched:
             print(f"      {patch}")
         print(
             "    served by: "
-            + ("" if pinning.bridge_cpu is None else f"taskset -c {pinning.bridge_cpu} ")
             + " ".join(sample.command("python", HOST, 0)).replace(" --port 0", " --port <free>")
+            + " (as shipped: uvicorn INFO logs and its print() per event, to a log file)"
         )
     print()
-    if sample_tmp is not None:
-        print("hotelvoice:")
     print(HEADER)
     rows: list[Row] = []
-    sample_rows: list[Row] | None = None
     with terminate_as_interrupt():
         try:
-            sweep(calls, cfg, rows)
-            if sample_tmp is not None:
-                print()
-                print(
-                    "Twilio's sample (speech-assistant-openai-realtime-api-python, same harness):"
+            for w in workers:
+                pinning = choose_pinning(args.bridge_cpu, args.harness_cpu, w, cpus)
+                if pinning.harness is not None:
+                    with contextlib.suppress(OSError):
+                        os.sched_setaffinity(0, set(pinning.harness))  # off the bridge's CPU
+                wcfg = dataclasses.replace(
+                    cfg, pinning=pinning, workers=w, pass_workers=has_workers or w > 1
                 )
-                print(HEADER)
-                sample_rows = []
-                sample_cfg = dataclasses.replace(cfg, sample=sample)
-                sweep(calls, sample_cfg, sample_rows)
+                sweep(calls, wcfg, rows, sample)
         except KeyboardInterrupt:
             print("\ninterrupted: stopping every process this benchmark started", file=sys.stderr)
             return 130
@@ -1323,23 +1870,51 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_all()
             if sample_tmp is not None:
                 sample_tmp.cleanup()
-    for line in verdict(rows, sample_rows):
-        print(line)
+    if args.gentle:
+        one = [r for r in rows if r.workers == workers[0]]
+        hv_rows = [r for r in one if r.server == "hotelvoice"]
+        sm_rows = [r for r in one if r.server == "sample"] if sample is not None else None
+        for line in verdict(hv_rows, sm_rows):
+            print(line)
+    else:
+        for line in independent_report(rows, realtime=cfg.realtime, sample=sample is not None):
+            print(line)
+    print(f"\ntotal run time: {(time.monotonic() - started) / 60:.1f} min")
     return 0
 
 
-def sweep(calls: list[int], cfg: Config, rows: list[Row]) -> None:
+def sweep(calls: list[int], cfg: Config, rows: list[Row], sample: Any = None) -> None:
+    """Every N, every run; hotelvoice then the sample, run by run, so that both see the same
+    moment's load on a shared machine."""
+    refused = False
     for n in calls:
-        row = run_point(n, cfg)
-        rows.append(row)
-        base = min(rows, key=lambda r: r.n)
-        print(format_row(row, base), flush=True)
-        for note in row.notes:
-            print(f"      {note}", flush=True)
-        if row.profile is not None:
-            print_profile(row)
-        if cfg.raw_dir is not None and row.series:
-            print_raw(row, cfg.raw_dir)
+        for run in range(1, cfg.runs + 1):
+            servers = [cfg] if sample is None else [cfg, dataclasses.replace(cfg, sample=sample)]
+            for server_cfg in servers:
+                if refused and server_cfg.sample is None:
+                    continue
+                row = run_point(n, server_cfg)
+                row.run = run
+                row.gentle_words = not cfg.ramp_in_window
+                rows.append(row)
+                print(format_row(row), flush=True)
+                if row.rejected:
+                    refused = True
+                    print(
+                        f"      workers = {cfg.workers}: hotelvoice skipped for every N "
+                        "(its serve has no --workers yet)",
+                        flush=True,
+                    )
+                    continue
+                note = ramp_note(row)
+                if note is not None:
+                    print(f"      {note}", flush=True)
+                for line in row.notes:
+                    print(f"      {line}", flush=True)
+                if row.profile is not None:
+                    print_profile(row)
+                if cfg.raw_dir is not None and row.series:
+                    print_raw(row, cfg.raw_dir)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
 """A scripted fake of the OpenAI Realtime API (GA) for ``bench/calls.py``; one process.
 
 Protocol with the parent: prints ``PORT <n>`` once listening; then reads one line
-``DUMP <path> <w0> <w1> <cutoff>`` (CLOCK_MONOTONIC seconds) on stdin, writes its figures as JSON
-to ``path`` and exits. EOF on stdin also exits (without writing).
+``DUMP <path> <w0> <w1> <cutoff> [<ramp_end>]`` (CLOCK_MONOTONIC seconds) on stdin, writes its
+figures as JSON to ``path`` and exits. EOF on stdin also exits (without writing).
+
+Readiness: a connection's model session is ready when this fake sends ``session.updated`` for
+its first ``session.update`` (what a bridge may wait for before it streams audio). For every
+caller frame sent before ``ramp_end`` the dump gives its lateness beyond that call's readiness,
+``receive - max(send, ready)``: a frame the bridge had to hold while the session opened counts
+from the moment it could have gone, one sent later counts as its plain latency.
 
 Per connection: ``session.created``; ``session.updated`` for each ``session.update``; the first
 caller frame tells which call the connection carries (its tag names the call). From the first
@@ -63,7 +69,38 @@ class Recorder:
         self.out_call = array("q")
         self.out_sent = array("q")
         self.out_sched = array("q")
+        # Call tag -> when its model session became ready (session.updated sent, ns).
+        self.ready: dict[int, int] = {}
         self.counts: Counter[str] = Counter()
+
+    def ramp_figures(self, ramp_end_ns: int) -> dict[str, Any]:
+        """Inbound lateness beyond each call's readiness, for frames sent before ``ramp_end``."""
+        late_us: list[int] = []
+        raw_max_us = 0
+        held: Counter[int] = Counter()  # frames sent before their session was ready, per call
+        unready: set[int] = set()
+        ready = self.ready
+        for call, sent, recv in zip(self.in_call, self.in_sent, self.in_recv, strict=True):
+            if sent >= ramp_end_ns:
+                continue
+            raw_max_us = max(raw_max_us, (recv - sent) // 1000)
+            at = ready.get(call)
+            if at is None:
+                unready.add(call)
+                at = sent
+            elif sent < at:
+                held[call] += 1
+            late_us.append((recv - max(sent, at)) // 1000)
+        late_us.sort()
+        return {
+            "ramp_frames": len(late_us),
+            "ramp_late_max_us": late_us[-1] if late_us else 0,
+            "ramp_late_p99_us": late_us[max(0, -(-len(late_us) * 99 // 100) - 1)] if late_us else 0,
+            "ramp_raw_max_us": raw_max_us,
+            "ramp_held_max": max(held.values(), default=0),
+            "ramp_held_calls": len(held),
+            "ramp_calls_never_ready": len(unready),
+        }
 
     def dump(self, w0: float, w1: float, cutoff: float) -> dict[str, Any]:
         lo, hi, cut = int(w0 * 1e9), int(w1 * 1e9), int(cutoff * 1e9)
@@ -127,6 +164,7 @@ class ModelConnection:
         self.done = trio.Event()  # set (in trio) once the pump has let go of the socket
         self.closed = False
         self.call: int | None = None  # bound by the first caller frame
+        self.ready_ns = 0  # when session.updated went out for the first session.update
         self.greeting_requested = script.unprompted
         self.speaking = False
         # Response schedule.
@@ -189,6 +227,8 @@ class ModelConnection:
                 if self.call is None:
                     self.call = call
                     rec.counts["connections_bound"] += 1
+                    if self.ready_ns:
+                        rec.ready[call] = self.ready_ns
                     self._maybe_speak()
                 elif call != self.call:
                     rec.counts["in_crosstalk"] += 1
@@ -209,6 +249,10 @@ class ModelConnection:
                 "session": event.get("session") or {"type": "realtime"},
             }
             self.pump.send(self, self.codec.frame(json.dumps(reply)))
+            if not self.ready_ns:
+                self.ready_ns = mono_ns()
+                if self.call is not None:
+                    self.rec.ready[self.call] = self.ready_ns
         elif kind == "response.create":
             self.greeting_requested = True
             self._maybe_speak()
@@ -318,9 +362,11 @@ async def amain(host: str, port: int, script: Script) -> None:
         parts = await read_command_line()
         pump.stop()
         await pump.finished.wait()
-        if len(parts) == 5 and parts[0] == "DUMP":
+        if len(parts) in (5, 6) and parts[0] == "DUMP":
             path, w0, w1, cutoff = parts[1], float(parts[2]), float(parts[3]), float(parts[4])
             result = rec.dump(w0, w1, cutoff)
+            if len(parts) == 6:
+                result.update(rec.ramp_figures(int(float(parts[5]) * 1e9)))
             result["counts"]["pump wake-ups"] = pump.wakeups
             await trio.Path(path).write_text(json.dumps(result))
         nursery.cancel_scope.cancel()

@@ -49,10 +49,12 @@ class Sample:
     source: str
     patched: list[str] = field(default_factory=list)
 
-    def command(self, python: str, host: str, port: int) -> list[str]:
-        """One uvicorn worker serving ``main:app``, as the sample's ``__main__`` does (uvicorn
-        defaults: INFO logs, access log), but on ``host`` only; asyncio loop, h11 and the
-        websockets library spelled out, which is what uvicorn picks with its requirements.txt."""
+    def command(self, python: str, host: str, port: int, *, workers: int = 1) -> list[str]:
+        """uvicorn serving ``main:app``, as the sample's ``__main__`` does (uvicorn defaults:
+        INFO logs, access log; one worker unless ``workers`` says more: uvicorn's own process
+        workers, which suit the sample since a call needs no state shared between processes),
+        but on ``host`` only; asyncio loop, h11 and the websockets library spelled out, which is
+        what uvicorn picks with its requirements.txt."""
         return [
             python,
             "-m",
@@ -65,7 +67,7 @@ class Sample:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--loop",
             "asyncio",
             "--http",
