@@ -20,10 +20,17 @@ from hypercorn.typing import ASGIFramework
 from hotelvoice.config import Settings
 from hotelvoice.metrics import Metrics
 from hotelvoice.telephony.tokens import TokenBook
-from hotelvoice.web import hypercorn_fix
+from hotelvoice.web import hypercorn_fix, hypercorn_lean
 from hotelvoice.web.app import HotelvoiceApp, create_app
 
 log = logging.getLogger(__name__)
+
+
+def patch_hypercorn() -> None:
+    """Hypercorn's fixes (``hypercorn_fix``: a send racing its close) and leaner per-message
+    paths for the media sockets (``hypercorn_lean``); the tests' servers call this too."""
+    hypercorn_fix.install()
+    hypercorn_lean.install()
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -119,7 +126,7 @@ def run_server(
 ) -> None:
     """Serve until SIGINT or SIGTERM, drain the calls, and return. ``worker``: this process
     is one of several (``web/workers.py``) sharing a listening socket, tokens and metrics."""
-    hypercorn_fix.install()
+    patch_hypercorn()
     if worker is None:
         app = create_app(settings)
     else:

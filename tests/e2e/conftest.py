@@ -23,6 +23,7 @@ from hotelvoice.metrics import Metrics
 from hotelvoice.softphone.client import CallOptions, CallRecord, SoftphoneCall
 from hotelvoice.softphone.script import load_lines, parse_entry
 from hotelvoice.web.app import create_app
+from hotelvoice.web.server import patch_hypercorn
 from tests.fakes.realtime_server import FakeRealtimeServer, FakeSession, start_fake_realtime
 from tests.fakes.twilio_media import FakeTwilioCall, new_sid
 from tests.fakes.twilio_rest import FakeTwilioRest, start_fake_twilio_rest
@@ -131,6 +132,7 @@ async def stack(
         settings = attrs.evolve(settings, **marker.kwargs)
     metrics = Metrics()
     app = create_app(settings, metrics=metrics)
+    patch_hypercorn()  # as run_server does
     config = Config()
     config.bind = ["127.0.0.1:0"]
     config.accesslog = None
@@ -194,6 +196,7 @@ async def local_server(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[L
     assert settings.openai_api_key is None  # the offline engine answers
     metrics = Metrics()
     app = create_app(settings, metrics=metrics)
+    patch_hypercorn()  # as run_server does
     config = Config()
     config.bind = ["127.0.0.1:0"]
     config.accesslog = None
