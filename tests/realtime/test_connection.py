@@ -411,3 +411,22 @@ async def test_a_peer_that_stops_answering_is_found_by_keepalive(
             await connection.receive()
         assert closed.value.code == 1006
         assert 5.0 <= trio.current_time() - stalled_at <= 2.0 + 5.0 + 0.01
+
+
+async def test_wss_carries_large_messages_both_ways(
+    tls_server: FakeRealtimeServer, certificate: tuple[Path, Path]
+) -> None:
+    # Many TLS records per message, decrypted in memory as they arrive.
+    client = ssl.create_default_context(cafile=str(certificate[0]))
+    big = json.dumps({"type": "x.big", "blob": "B" * (1024 * 1024)})
+    async with open_realtime(
+        tls_server.url, model="m", api_key=API_KEY, connect_timeout=5, ssl_context=client
+    ) as conn:
+        assert isinstance(await receive_event(conn), rt.SessionCreated)
+        session = await tls_server.next_session()
+        await session.send_raw(big)
+        assert await conn.receive() == big
+        text = rt.dumps(rt.user_text_item("C" * (512 * 1024)))
+        await conn.send(text)
+        item = await session.expect("conversation.item.create")
+        assert item["item"]["content"][0]["text"] == "C" * (512 * 1024)

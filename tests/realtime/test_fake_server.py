@@ -405,7 +405,9 @@ async def test_input_audio_commit_and_transcript(server: FakeRealtimeServer) -> 
         assert isinstance(committed, rt.OtherEvent)
         assert committed.type == "input_audio_buffer.committed"
         item_id = committed.data["item_id"]
-        await session.input_transcript("A room for two, please.")
+        # The item id named: the server may still be between `committed` and adding the item
+        # when this test task runs (the client hands events over without a task switch).
+        await session.input_transcript("A room for two, please.", item_id=item_id)
         events = [await next_event(conn) for _ in range(3)]
     assert rt.InputTranscriptCompleted(item_id, "A room for two, please.") in events
     assert len(session.audio_in) == 1200
