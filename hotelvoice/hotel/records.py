@@ -31,6 +31,7 @@ from hotelvoice.calls.ports import CallContext, DuplicateCall, ToolCall, ToolOut
 from hotelvoice.hotel.conversation import Conversation, ReturningGuest
 from hotelvoice.hotel.store import (
     AsyncStore,
+    CallerHistory,
     CallFinished,
     CallStarted,
     RecordWrite,
@@ -266,9 +267,12 @@ class CallRecords:
         call_sid = context.call_sid
         prop = self.book.for_number(context.dialed)
         now = self.clock()
-        if call_sid in self.writer.live or await self.store.call_exists(call_sid):
+        if call_sid in self.writer.live:
             raise DuplicateCall(f"call {call_sid} already has a record")
-        returning = await self._returning_guest(context.caller) if context.caller else None
+        history = await self.store.call_start_reads(call_sid, context.caller)
+        if history.call_exists:
+            raise DuplicateCall(f"call {call_sid} already has a record")
+        returning = _returning_guest(history)
         if call_sid in self.writer.live:  # the same CallSid started while we waited
             raise DuplicateCall(f"call {call_sid} already has a record")
         self.writer.live.add(call_sid)
@@ -284,26 +288,26 @@ class CallRecords:
         conversation = Conversation(prop, context, started_at=now, returning=returning)
         return RecordedCall(conversation, self.writer, self.clock)
 
-    async def _returning_guest(self, phone: str) -> ReturningGuest | None:
-        reservations = await self.store.reservations_for_phone(phone)
-        leads = await self.store.leads_for_phone(phone)
-        calls = await self.store.calls_for_phone(phone, limit=1)
-        if not (reservations or leads or calls):
-            return None
-        live = [r for r in reservations if r.status != "cancelled"]
-        latest = max(live, key=lambda r: r.created_at) if live else None
-        name = latest.guest_name if latest else None
-        if name is None and leads:
-            name = max(leads, key=lambda lead: lead.created_at).name
-        if name is None and calls:
-            guest_name = calls[0].guest.get("name")
-            name = guest_name if isinstance(guest_name, str) else None
-        return ReturningGuest(
-            name=name,
-            reservation_id=latest.id if latest else None,
-            reservation_dates=(latest.check_in, latest.check_out) if latest else None,
-            room_type=latest.room_type if latest else None,
-        )
+
+def _returning_guest(history: CallerHistory) -> ReturningGuest | None:
+    """Who the caller is to the hotel, from what the store holds for their number."""
+    reservations, leads, call = history.reservations, history.leads, history.latest_call
+    if not (reservations or leads or call):
+        return None
+    live = [r for r in reservations if r.status != "cancelled"]
+    latest = max(live, key=lambda r: r.created_at) if live else None
+    name = latest.guest_name if latest else None
+    if name is None and leads:
+        name = max(leads, key=lambda lead: lead.created_at).name
+    if name is None and call is not None:
+        guest_name = call.guest.get("name")
+        name = guest_name if isinstance(guest_name, str) else None
+    return ReturningGuest(
+        name=name,
+        reservation_id=latest.id if latest else None,
+        reservation_dates=(latest.check_in, latest.check_out) if latest else None,
+        room_type=latest.room_type if latest else None,
+    )
 
 
 class RecordedCall:

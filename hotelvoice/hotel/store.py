@@ -404,6 +404,16 @@ class CallRecord:
     turns: tuple[CallTurn, ...]
 
 
+@attrs.frozen
+class CallerHistory:
+    """What a call's start reads (:meth:`Store.call_start_reads`), from one snapshot."""
+
+    call_exists: bool  # the CallSid already has a record
+    reservations: tuple[Reservation, ...]
+    leads: tuple[Lead, ...]
+    latest_call: CallRecord | None
+
+
 # What the call-record writer batches into :meth:`Store.write_call_records`.
 
 
@@ -808,11 +818,7 @@ class Store:
     def reservations_for_phone(self, phone: str) -> tuple[Reservation, ...]:
         """Every reservation (any property, any status) made for ``phone``, by check-in date."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM reservations WHERE phone = ? ORDER BY check_in, created_at, id",
-                (phone,),
-            ).fetchall()
-        return tuple(_reservation(row) for row in rows)
+            return _reservations_for_phone(conn, phone)
 
     # --- leads
 
@@ -868,9 +874,8 @@ class Store:
 
     def leads_for_phone(self, phone: str) -> tuple[Lead, ...]:
         """Leads (any property) left with ``phone``, oldest first."""
-        return self._select(
-            _lead, "SELECT * FROM leads WHERE phone = ? ORDER BY created_at, id", phone
-        )
+        with self._read() as conn:
+            return _leads_for_phone(conn, phone)
 
     # --- payment links
 
@@ -1165,11 +1170,25 @@ class Store:
     def calls_for_phone(self, phone: str, *, limit: int = 10) -> tuple[CallRecord, ...]:
         """The latest ``limit`` calls from ``phone`` (any property), most recent first."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM calls WHERE caller = ? ORDER BY started_at DESC, call_sid LIMIT ?",
-                (phone, limit),
-            ).fetchall()
-            return tuple(_call_record(conn, row) for row in rows)
+            return _calls_for_phone(conn, phone, limit)
+
+    def call_start_reads(self, call_sid: str, phone: str | None) -> CallerHistory:
+        """Whether ``call_sid`` has a record, and ``phone``'s reservations, leads and latest
+        call (none without a phone): what starting a call reads, in one read transaction, so
+        a call's start is one trip to the store's thread, not four (at a burst of calls the
+        reads queue on one thread; see docs/architecture.md, Capacity)."""
+        with self._read() as conn:
+            exists = conn.execute("SELECT 1 FROM calls WHERE call_sid = ?", (call_sid,))
+            call_exists = exists.fetchone() is not None
+            if call_exists or not phone:
+                return CallerHistory(call_exists, (), (), None)
+            calls = _calls_for_phone(conn, phone, 1)
+            return CallerHistory(
+                call_exists,
+                _reservations_for_phone(conn, phone),
+                _leads_for_phone(conn, phone),
+                calls[0] if calls else None,
+            )
 
     # --- plumbing
 
@@ -1327,6 +1346,7 @@ class AsyncStore:
     close_interrupted_calls = _InThread(Store.close_interrupted_calls)
     call_record = _InThread(Store.call_record, reads=True)
     calls_for_phone = _InThread(Store.calls_for_phone, reads=True)
+    call_start_reads = _InThread(Store.call_start_reads, reads=True)
 
 
 # --- migrations
@@ -1684,6 +1704,28 @@ def _from_row(cls: type[_Record], row: sqlite3.Row, **given: Any) -> _Record:
 
 def _hold(row: sqlite3.Row) -> Hold:
     return _from_row(Hold, row, grand_total_cents=row["total_cents"] + row["pet_fee_cents"])
+
+
+def _reservations_for_phone(conn: sqlite3.Connection, phone: str) -> tuple[Reservation, ...]:
+    rows = conn.execute(
+        "SELECT * FROM reservations WHERE phone = ? ORDER BY check_in, created_at, id", (phone,)
+    ).fetchall()
+    return tuple(_reservation(row) for row in rows)
+
+
+def _leads_for_phone(conn: sqlite3.Connection, phone: str) -> tuple[Lead, ...]:
+    rows = conn.execute(
+        "SELECT * FROM leads WHERE phone = ? ORDER BY created_at, id", (phone,)
+    ).fetchall()
+    return tuple(_lead(row) for row in rows)
+
+
+def _calls_for_phone(conn: sqlite3.Connection, phone: str, limit: int) -> tuple[CallRecord, ...]:
+    rows = conn.execute(
+        "SELECT * FROM calls WHERE caller = ? ORDER BY started_at DESC, call_sid LIMIT ?",
+        (phone, limit),
+    ).fetchall()
+    return tuple(_call_record(conn, row) for row in rows)
 
 
 def _reservation(row: sqlite3.Row) -> Reservation:

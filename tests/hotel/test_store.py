@@ -20,6 +20,7 @@ from hotelvoice.hotel.store import (
     MIGRATIONS,
     AsyncStore,
     AvailabilityError,
+    CallerHistory,
     CallFinished,
     CallStarted,
     DuplicateCallError,
@@ -847,6 +848,28 @@ def test_calls_for_a_phone_most_recent_first(store: Store) -> None:
     assert calls[0].summary is None and calls[0].guest == {}
     assert [turn.text for turn in calls[0].turns] == ["Hi again"]
     assert len(store.calls_for_phone("+15550001", limit=2)) == 2
+
+
+def test_a_calls_start_reads_its_callsid_and_the_callers_history_at_once(store: Store) -> None:
+    for n in range(2):
+        store.start_call(
+            call_sid=f"CA{n}", property_id="seaside", caller="+15550001", dialed="+1",
+            now=minutes(n),
+        )  # fmt: skip
+    store.add_turn("CA1", role="caller", text="Hi again", now=minutes(1))
+    made = hold(store, "king", 2, 4)
+    reservation = store.confirm_hold(made.id, now=NOW)
+
+    history = store.call_start_reads("CA9", "+15550001")
+    assert not history.call_exists
+    assert history.reservations == store.reservations_for_phone("+15550001") == (reservation,)
+    assert history.leads == store.leads_for_phone("+15550001")
+    assert history.latest_call == store.calls_for_phone("+15550001", limit=1)[0]
+    assert history.latest_call is not None and history.latest_call.call_sid == "CA1"
+    # A known CallSid is refused before anything else is read; no phone, no history.
+    assert store.call_start_reads("CA0", "+15550001") == CallerHistory(True, (), (), None)
+    assert store.call_start_reads("CA9", None) == CallerHistory(False, (), (), None)
+    assert store.call_start_reads("CA9", "+15559999") == CallerHistory(False, (), (), None)
 
 
 def test_turns_need_a_started_call_and_a_known_role(store: Store) -> None:
