@@ -52,7 +52,6 @@ back to Hypercorn's own code everywhere else:
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from typing import Any
@@ -67,6 +66,8 @@ from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from wsproto.connection import Connection, ConnectionState
 from wsproto.events import CloseConnection, Message, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
+
+from hotelvoice.wire.wsframes import server_text_frame, whole_text_frames
 
 __all__ = [
     "client_text_frames",
@@ -83,68 +84,11 @@ log = logging.getLogger(__name__)
 _ORIGINALS: dict[tuple[type, str], Any] = {}
 _VERSIONS = {"hypercorn": ("0.18.0",), "wsproto": ("1.3.",)}
 
-_FIN_TEXT = 0x81  # FIN, no RSV bits, opcode 1 (text)
-_HEADER_SHORT = struct.Struct("!BB")
-_HEADER_16 = struct.Struct("!BBH")
-_HEADER_64 = struct.Struct("!BBQ")
-
-
-def server_text_frame(payload: bytes) -> bytes:
-    """One unfragmented, unmasked text frame (a server's) carrying ``payload`` (RFC 6455 §5.2)."""
-    length = len(payload)
-    if length <= 125:
-        return _HEADER_SHORT.pack(_FIN_TEXT, length) + payload
-    if length <= 0xFFFF:
-        return _HEADER_16.pack(_FIN_TEXT, 126, length) + payload
-    return _HEADER_64.pack(_FIN_TEXT, 127, length) + payload
-
 
 def client_text_frames(data: bytes, max_length: int) -> tuple[list[str], int]:
     """The whole, masked, unfragmented text frames (a client's) at the start of ``data``, their
-    text, and how many bytes they take. Stops at the first frame it does not take as a whole:
-    incomplete, not text, fragmented, RSV bits, not masked, a length not in its shortest form,
-    over ``max_length`` characters, or not UTF-8; wsproto parses the rest (and refuses what it
-    must). Each text is exactly what wsproto's ``TextMessage`` would carry (the tests compare)."""
-    texts: list[str] = []
-    at = 0
-    end = len(data)
-    while end - at >= 6:
-        if data[at] != _FIN_TEXT:
-            break
-        second = data[at + 1]
-        if not second & 0x80:  # unmasked: wsproto closes with 1002
-            break
-        length = second & 0x7F
-        start = at + 2
-        if length == 126:
-            length = int.from_bytes(data[start : start + 2], "big")
-            start += 2
-            if length < 126:
-                break
-        elif length == 127:
-            length = int.from_bytes(data[start : start + 8], "big")
-            start += 8
-            if length <= 0xFFFF or length >> 63:
-                break
-        stop = start + 4 + length
-        if stop > end or length > 4 * max_length + 4:
-            break
-        mask = data[start : start + 4]
-        payload = data[start + 4 : stop]
-        if length:
-            key = (mask * (length // 4 + 1))[:length]
-            payload = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-                length, "little"
-            )
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            break
-        if len(text) > max_length:
-            break
-        texts.append(text)
-        at = stop
-    return texts, at
+    text, and how many bytes they take (``wire.wsframes.whole_text_frames``)."""
+    return whole_text_frames(data, max_length, masked=True)
 
 
 def _parses_directly(stream: Any) -> bool:

@@ -5,6 +5,7 @@ parser sees them, and the server's fragments, pings, close and oversized message
 from __future__ import annotations
 
 import json
+import random
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -392,3 +393,28 @@ async def test_server_pings_are_answered_while_nobody_receives(
         pong = await peer.next_event()
         assert isinstance(pong, Pong)
         assert pong.payload == b"are you there"
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_messages_split_anywhere_arrive_whole_and_in_order(
+    nursery: trio.Nursery, seed: int
+) -> None:
+    # Whole frames take the link's direct reader, the rest wsproto's parser; a split anywhere
+    # (mid-header, mid-payload, between frames) hands the bytes from one to the other.
+    rng = random.Random(seed)
+    async with served(nursery, keepalive_interval=None) as (connection, peer):
+        expected: list[str] = []
+        wire = bytearray()
+        for n in range(40):
+            text = json.dumps({"type": "response.output_audio.delta", "n": n, "x": "é" * n * 7})
+            expected.append(text)
+            if rng.random() < 0.2:
+                wire += peer.ws.send(TextMessage(data=text[:9], message_finished=False))
+                wire += peer.ws.send(TextMessage(data=text[9:], message_finished=True))
+            else:
+                wire += peer.ws.send(TextMessage(data=text))
+        cuts = sorted(rng.sample(range(1, len(wire)), 25))
+        for start, end in zip([0, *cuts], [*cuts, len(wire)], strict=True):
+            await peer.stream.send_all(bytes(wire[start:end]))
+            await trio.sleep(0.001)  # separate reads on the client's side
+        assert [await connection.receive() for _ in expected] == expected
